@@ -1,0 +1,273 @@
+"""Funnels: the shipped templates, stage look-ups, and the stage/status rules of an opportunity.
+
+`apply_stage_rules` is the one implementation of the pipeline rules; the opportunity controller calls
+it on every save, so the desk form, REST, frappe.client, Data Import, the board and the automations
+all share it.
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import getdate, now_datetime, today
+
+OPEN, WON, LOST, ON_HOLD, ABANDONED = "Open", "Won", "Lost", "On Hold", "Abandoned"
+CLOSED_STATUSES = frozenset((WON, LOST, ABANDONED))
+OUTCOME_STAGE_TYPES = frozenset((WON, LOST))
+
+# name: [(stage_name, stage_type, probability, color)]
+FUNNEL_TEMPLATES: dict[str, list[tuple[str, str, int, str]]] = {
+	"Appointment funnel": [
+		("Opt In", OPEN, 5, "#7c8ea5"),
+		("Contact replied", OPEN, 15, "#2490ef"),
+		("Call before intake", OPEN, 30, "#5e64ff"),
+		("Intake", OPEN, 50, "#8e44ad"),
+		("No Show", OPEN, 10, "#e67e22"),
+		("Cancel", OPEN, 5, "#c0392b"),
+		("DBR", OPEN, 5, "#95a5a6"),
+		("Won", WON, 100, "#29cd42"),
+		("Lost", LOST, 0, "#e24c4c"),
+	],
+	"Deal funnel": [
+		("New Deal", OPEN, 10, "#2490ef"),
+		("Awaiting Final Approval", OPEN, 60, "#5e64ff"),
+		("Awaiting Payment", OPEN, 90, "#8e44ad"),
+		("Hold", OPEN, 20, "#e67e22"),
+		("Deal Won", WON, 100, "#29cd42"),
+		("Deal Lost", LOST, 0, "#e24c4c"),
+	],
+	"Sales funnel": [
+		("New", OPEN, 10, "#7c8ea5"),
+		("Qualification", OPEN, 20, "#2490ef"),
+		("Proposal", OPEN, 40, "#5e64ff"),
+		("Negotiation", OPEN, 60, "#8e44ad"),
+		("Closing", OPEN, 80, "#e67e22"),
+		("Won", WON, 100, "#29cd42"),
+		("Lost", LOST, 0, "#e24c4c"),
+	],
+}
+
+
+def create_stages_from_template(team: str, template: str) -> list[str]:
+	"""Creates the template's stages for a team that has none yet; returns their names."""
+	if template not in FUNNEL_TEMPLATES:
+		frappe.throw(_("Unknown funnel template {0}").format(frappe.bold(template)), title=_("Invalid Template"))
+	if frappe.db.exists("Funnel Stage", {"team": team}):
+		return []
+	names = []
+	for sequence, (stage_name, stage_type, probability, color) in enumerate(FUNNEL_TEMPLATES[template], 1):
+		stage = frappe.get_doc(
+			{
+				"doctype": "Funnel Stage",
+				"team": team,
+				"stage_name": _(stage_name),
+				"stage_type": stage_type,
+				"sequence": sequence * 10,
+				"probability": probability,
+				"color": color,
+			}
+		)
+		stage.insert(ignore_permissions=True)
+		names.append(stage.name)
+	return names
+
+
+def get_team_stages(team: str) -> list[frappe._dict]:
+	"""The team's stages in board order. Trusted server code."""
+	return frappe.get_all(
+		"Funnel Stage",
+		filters={"team": team},
+		fields=["name", "stage_name", "stage_type", "sequence", "probability", "color"],
+		order_by="sequence asc, creation asc",
+	)
+
+
+def first_stage(team: str, stage_type: str = OPEN) -> frappe._dict | None:
+	return next((s for s in get_team_stages(team) if s.stage_type == stage_type), None)
+
+
+def get_stage(stage: str) -> frappe._dict | None:
+	return frappe.db.get_value(
+		"Funnel Stage", stage, ["name", "team", "stage_name", "stage_type", "probability"], as_dict=True
+	)
+
+
+def apply_stage_rules(doc) -> None:
+	"""Keeps team, stage, status and their dependants consistent. `doc` is a Pipeline Opportunity
+	being saved; the values it held before come from `doc.get_doc_before_save()`."""
+	before = doc.get_doc_before_save()
+	team_changed = before is not None and before.team != doc.team
+	stage_changed = before is None or before.stage != doc.stage
+	status_changed = before is not None and before.status != doc.status
+
+	if not doc.team:
+		frappe.throw(_("An opportunity needs a team"), frappe.MandatoryError, title=_("Missing Team"))
+
+	stage = get_stage(doc.stage) if doc.stage else None
+	if doc.stage and not stage:
+		frappe.throw(_("Stage {0} does not exist").format(frappe.bold(doc.stage)), title=_("Invalid Stage"))
+
+	if team_changed and not (stage_changed and stage and stage.team == doc.team):
+		# a new team means the new team's first stage, unless a stage of that team was chosen too
+		stage = None
+		doc.stage = None
+	if stage and stage.team != doc.team:
+		frappe.throw(
+			_("Stage {0} belongs to team {1}, not to {2}").format(
+				frappe.bold(stage.stage_name), frappe.bold(stage.team), frappe.bold(doc.team)
+			),
+			title=_("Invalid Stage"),
+		)
+	if not stage:
+		stage = first_stage(doc.team)
+		if not stage:
+			frappe.throw(
+				_("Team {0} has no open funnel stage; add stages to its funnel first").format(
+					frappe.bold(doc.team)
+				),
+				title=_("No Funnel Stages"),
+			)
+		doc.stage = stage.name
+		stage_changed = before is None or before.stage != doc.stage
+
+	if before is None and doc.status in (WON, LOST) and stage.stage_type == OPEN:
+		status_changed = True  # a record created as Won/Lost (e.g. imported) goes to that stage
+
+	if status_changed and stage_changed and stage.stage_type in OUTCOME_STAGE_TYPES:
+		if doc.status != stage.stage_type:
+			frappe.throw(
+				_("Stage {0} means {1}, but the status was set to {2}").format(
+					frappe.bold(stage.stage_name), _(stage.stage_type), _(doc.status)
+				),
+				title=_("Conflicting Stage and Status"),
+			)
+	elif status_changed:
+		stage = _stage_for_status(doc, stage, before)
+	elif stage_changed:
+		_status_for_stage(doc, stage)
+
+	if stage_changed:
+		doc.probability = stage.probability
+	_validate_outcome_fields(doc, before)
+	_validate_amount(doc)
+	_validate_owner(doc, team_changed)
+
+
+def _stage_for_status(doc, stage, before):
+	"""The status was set directly (workflow action, REST): move to the matching stage."""
+	if doc.status in OUTCOME_STAGE_TYPES:
+		outcome_stage = first_stage(doc.team, doc.status)
+		if outcome_stage:
+			doc.stage = outcome_stage.name
+			return outcome_stage
+	elif stage.stage_type != OPEN:
+		# reopened, held or abandoned from Won/Lost: back to the open stage it was in last
+		reopened = _last_open_stage(doc) or first_stage(doc.team)
+		doc.stage = reopened.name
+		return reopened
+	return stage
+
+
+def _status_for_stage(doc, stage):
+	"""The stage was changed (board, form, REST): make the status follow."""
+	if stage.stage_type in OUTCOME_STAGE_TYPES:
+		doc.status = stage.stage_type
+	elif doc.status in OUTCOME_STAGE_TYPES:
+		doc.status = OPEN
+
+
+def _last_open_stage(doc):
+	open_stages = {s.name: s for s in get_team_stages(doc.team) if s.stage_type == OPEN}
+	if not open_stages or doc.is_new():
+		return None
+	change = frappe.qb.DocType("Pipeline Stage Change")
+	last = (
+		frappe.qb.from_(change)
+		.select(change.to_value)
+		.where(
+			(change.opportunity == doc.name)
+			& (change.change_type == "Stage")
+			& change.to_value.isin(list(open_stages))
+		)
+		.orderby(change.changed_on, order=frappe.qb.desc)
+		.orderby(change.creation, order=frappe.qb.desc)
+		.limit(1)
+		.run(pluck=True)
+	)
+	return open_stages[last[0]] if last else None
+
+
+def _validate_outcome_fields(doc, before) -> None:
+	if doc.status == LOST and not doc.lost_reason:
+		frappe.throw(
+			_("Choose a lost reason before marking the opportunity Lost"),
+			frappe.MandatoryError,
+			title=_("Missing Lost Reason"),
+		)
+	if doc.status == ON_HOLD:
+		if not doc.on_hold_until:
+			frappe.throw(
+				_("Set the date the opportunity is on hold until"),
+				frappe.MandatoryError,
+				title=_("Missing Hold Date"),
+			)
+		entering_hold = before is None or before.status != ON_HOLD
+		if (entering_hold or before.on_hold_until != doc.on_hold_until) and getdate(
+			doc.on_hold_until
+		) <= getdate(today()):
+			frappe.throw(
+				_("On Hold Until must be a future date"), frappe.ValidationError, title=_("Invalid Hold Date")
+			)
+	else:
+		doc.on_hold_until = None
+
+	if doc.status in CLOSED_STATUSES:
+		if not doc.closed_on or (before is not None and before.status != doc.status):
+			doc.closed_on = now_datetime()
+	else:
+		doc.closed_on = None
+
+
+def _validate_amount(doc) -> None:
+	if (doc.amount or 0) < 0:
+		frappe.throw(_("Amount cannot be negative"), frappe.ValidationError, title=_("Invalid Amount"))
+	if doc.probability is not None and not 0 <= doc.probability <= 100:
+		frappe.throw(_("Probability must be between 0 and 100"), title=_("Invalid Probability"))
+	if not frappe.get_cached_value("Pipeline Team", doc.team, "deal_amount_enabled"):
+		doc.amount = 0
+
+
+def _validate_owner(doc, team_changed: bool) -> None:
+	from pipeline_app.teams import is_team_member
+
+	if not doc.opportunity_owner or is_team_member(doc.team, doc.opportunity_owner):
+		return
+	before = doc.get_doc_before_save()
+	if team_changed and before and before.opportunity_owner == doc.opportunity_owner:
+		doc.opportunity_owner = None  # the owner stays behind in the old team
+		return
+	frappe.throw(
+		_("{0} is not a member of team {1}").format(frappe.bold(doc.opportunity_owner), frappe.bold(doc.team)),
+		title=_("Invalid Owner"),
+	)
+
+
+def record_changes(doc) -> None:
+	"""Logs each stage and status change (from, to, who, when) as a Pipeline Stage Change, the
+	append-only history that time-in-stage reports read. Called after every insert and save."""
+	before = doc.get_doc_before_save()
+	now = now_datetime()
+	for change_type, fieldname in (("Stage", "stage"), ("Status", "status")):
+		old = before.get(fieldname) if before is not None else None
+		new = doc.get(fieldname)
+		if old != new:
+			frappe.get_doc(
+				{
+					"doctype": "Pipeline Stage Change",
+					"opportunity": doc.name,
+					"team": doc.team,
+					"change_type": change_type,
+					"from_value": old,
+					"to_value": new,
+					"changed_by": frappe.session.user,
+					"changed_on": now,
+				}
+			).insert(ignore_permissions=True, ignore_links=True)

@@ -1,0 +1,39 @@
+app_name = "pipeline_app"
+app_title = "Pipeline App"
+app_publisher = "Pipeline App contributors"
+app_description = "Sales pipeline for Frappe and ERPNext: team funnels, outcomes, appointments, board"
+app_email = "maintainers@pipeline-app.invalid"
+app_license = "mit"
+
+export_python_type_annotations = True
+
+# Installation
+# ------------
+before_install = "pipeline_app.install.before_install"
+after_install = "pipeline_app.install.after_install"
+before_uninstall = "pipeline_app.install.before_uninstall"
+after_uninstall = "pipeline_app.install.after_uninstall"
+
+# Permissions: team-scoped rows on every path (see pipeline_app/permissions.py)
+# -----------
+permission_query_conditions = {
+	"Pipeline Opportunity": "pipeline_app.permissions.opportunity_query",
+	"Pipeline Appointment": "pipeline_app.permissions.appointment_query",
+	"Pipeline Team": "pipeline_app.permissions.team_query",
+	"Pipeline Team Member": "pipeline_app.permissions.team_member_query",
+	"Funnel Stage": "pipeline_app.permissions.funnel_stage_query",
+	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_query",
+}
+
+has_permission = {
+	"Pipeline Opportunity": "pipeline_app.permissions.opportunity_permission",
+	"Pipeline Appointment": "pipeline_app.permissions.appointment_permission",
+	"Pipeline Team": "pipeline_app.permissions.team_permission",
+	"Funnel Stage": "pipeline_app.permissions.funnel_stage_permission",
+	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_permission",
+}
+
+# Frappe v15's frappe.client.get_count counts without any permission check
+override_whitelisted_methods = {
+	"frappe.client.get_count": "pipeline_app.overrides.get_count",
+}

@@ -1,0 +1,46 @@
+# Copyright (c) 2026, Pipeline App contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+from frappe.query_builder.functions import Max
+
+
+class FunnelStage(Document):
+	def autoname(self):
+		self.name = f"{self.team} - {(self.stage_name or '').strip()}"
+
+	def validate(self):
+		self.stage_name = (self.stage_name or "").strip()
+		duplicate = frappe.db.exists(
+			"Funnel Stage", {"team": self.team, "stage_name": self.stage_name, "name": ("!=", self.name)}
+		)
+		if duplicate:
+			frappe.throw(
+				_("Team {0} already has a stage named {1}").format(
+					frappe.bold(self.team), frappe.bold(self.stage_name)
+				),
+				frappe.DuplicateEntryError,
+				title=_("Duplicate Stage"),
+			)
+		if self.probability is not None and not 0 <= self.probability <= 100:
+			frappe.throw(_("Probability must be between 0 and 100"), title=_("Invalid Probability"))
+		if self.sequence is None or (self.is_new() and not self.sequence):
+			stage = frappe.qb.DocType("Funnel Stage")
+			highest = (
+				frappe.qb.from_(stage).select(Max(stage.sequence)).where(stage.team == self.team).run()
+			)[0][0]
+			self.sequence = (highest or 0) + 10
+		self.validate_stage_type_change()
+
+	def validate_stage_type_change(self):
+		before = self.get_doc_before_save()
+		if before and before.stage_type != self.stage_type:
+			if frappe.db.exists("Pipeline Opportunity", {"stage": self.name}):
+				frappe.throw(
+					_("Stage {0} has opportunities: move them out before changing its type").format(
+						frappe.bold(self.stage_name)
+					),
+					title=_("Stage In Use"),
+				)

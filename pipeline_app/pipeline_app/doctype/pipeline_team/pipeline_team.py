@@ -1,0 +1,50 @@
+# Copyright (c) 2026, Pipeline App contributors
+# For license information, please see license.txt
+
+import frappe
+from frappe import _
+from frappe.model.document import Document
+
+from pipeline_app.funnel import create_stages_from_template
+from pipeline_app.teams import clear_user_teams_cache
+
+
+class PipelineTeam(Document):
+	def validate(self):
+		self.validate_members()
+		if self.abandon_after_days and self.abandon_after_days < 0:
+			frappe.throw(_("Abandon After (Days) cannot be negative"), title=_("Invalid Value"))
+		if self.deal_amount_enabled and not self.currency:
+			self.currency = frappe.db.get_default("currency") or None
+
+	def validate_members(self):
+		seen = set()
+		for member in self.members:
+			if member.user in seen:
+				frappe.throw(
+					_("{0} is listed twice in the team's members").format(frappe.bold(member.user)),
+					title=_("Duplicate Member"),
+				)
+			seen.add(member.user)
+
+	def after_insert(self):
+		if self.funnel_template:
+			create_stages_from_template(self.name, self.funnel_template)
+
+	def on_update(self):
+		clear_user_teams_cache()
+
+	def after_rename(self, old, new, merge=False):
+		clear_user_teams_cache()
+
+	def on_trash(self):
+		if frappe.db.exists("Pipeline Opportunity", {"team": self.name}):
+			frappe.throw(
+				_("Team {0} still has opportunities: move or delete them before deleting the team").format(
+					frappe.bold(self.name)
+				),
+				frappe.LinkExistsError,
+				title=_("Team In Use"),
+			)
+		frappe.db.delete("Funnel Stage", {"team": self.name})
+		clear_user_teams_cache()

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Shared setup for scripts/demo and scripts/test: installs whatever is missing, idempotently.
+#
+# Environment (all optional):
+#   FRAPPE_REPO      Frappe repository to install (default: upstream https://github.com/frappe/frappe)
+#   FRAPPE_BRANCH    its branch (default: version-15)
+#   BENCH_USER       the non-root user that owns the bench (default: frappe)
+#   BENCH_DIR        where the bench lives (default: /home/$BENCH_USER/pipeline-bench)
+#   DB_ROOT_PASSWORD MariaDB root password set on first run (default: pipeline-root)
+#   ADMIN_PASSWORD   Administrator password of the sites (default: admin)
+set -euo pipefail
+
+FRAPPE_REPO=${FRAPPE_REPO:-https://github.com/frappe/frappe}
+FRAPPE_BRANCH=${FRAPPE_BRANCH:-version-15}
+BENCH_USER=${BENCH_USER:-frappe}
+BENCH_HOME=$(getent passwd "$BENCH_USER" 2>/dev/null | cut -d: -f6 || true)
+BENCH_HOME=${BENCH_HOME:-/home/$BENCH_USER}
+BENCH_DIR=${BENCH_DIR:-$BENCH_HOME/pipeline-bench}
+DB_ROOT_PASSWORD=${DB_ROOT_PASSWORD:-pipeline-root}
+ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
+APP_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Runs a command as the bench user, in the bench directory when it exists, with a login-like PATH.
+as_bench() {
+	local dir=$BENCH_HOME
+	[ -d "$BENCH_DIR" ] && dir=$BENCH_DIR
+	local path="$BENCH_HOME/.bench-cli/bin:$BENCH_HOME/.yarn-global/bin:/usr/local/bin:/usr/bin:/bin"
+	if [ "$(id -un)" = "$BENCH_USER" ]; then
+		(cd "$dir" && PATH="$path" "$@")
+	else
+		local switch=(sudo -H -u "$BENCH_USER")
+		[ "$(id -u)" -eq 0 ] && switch=(runuser -u "$BENCH_USER" --)
+		"${switch[@]}" env PATH="$path" HOME="$BENCH_HOME" LANG=C.UTF-8 \
+			FRAPPE_REPO="$FRAPPE_REPO" FRAPPE_BRANCH="$FRAPPE_BRANCH" \
+			bash -c 'cd "$0" && exec "$@"' "$dir" "$@"
+	fi
+}
+
+bench_cmd() { as_bench bench "$@"; }
+
+install_system_packages() {
+	local pkgs=(git curl rsync sudo procps mariadb-server mariadb-client redis-server
+		python3 python3-venv python3-dev python3-pip pkg-config libmariadb-dev build-essential
+		cron xvfb fonts-liberation)
+	command -v node >/dev/null || pkgs+=(nodejs npm)
+	[ "${WITH_BROWSER:-0}" = 1 ] && pkgs+=(chromium)
+	local missing=()
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		log "Installing system packages: ${missing[*]}"
+		as_root apt-get update -q
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+	fi
+	if ! command -v yarn >/dev/null; then
+		log "Installing yarn 1"
+		as_root npm install -g yarn@1
+	fi
+}
+
+ensure_bench_user() {
+	if ! id "$BENCH_USER" >/dev/null 2>&1; then
+		log "Creating user $BENCH_USER"
+		as_root useradd -m -s /bin/bash "$BENCH_USER"
+	fi
+	BENCH_HOME=$(getent passwd "$BENCH_USER" | cut -d: -f6)
+	as_root chmod o+rx "$BENCH_HOME"
+}
+
+start_mariadb() {
+	local conf=/etc/mysql/mariadb.conf.d/99-pipeline-app.cnf
+	if [ ! -f "$conf" ]; then
+		log "Configuring MariaDB for Frappe (utf8mb4)"
+		as_root tee "$conf" >/dev/null <<'CNF'
+[mysqld]
+character-set-client-handshake = FALSE
+character-set-server = utf8mb4
+collation-server = utf8mb4_unicode_ci
+innodb_buffer_pool_size = 1G
+
+[mysql]
+default-character-set = utf8mb4
+CNF
+		as_root pkill -x mariadbd 2>/dev/null || true
+		sleep 1
+	fi
+	if ! as_root mariadb-admin ping >/dev/null 2>&1; then
+		log "Starting MariaDB"
+		as_root mkdir -p /run/mysqld
+		as_root chown mysql:mysql /run/mysqld
+		(as_root service mariadb start >/dev/null 2>&1) || (as_root nohup mysqld_safe >/dev/null 2>&1 &)
+		for _ in $(seq 60); do as_root mariadb-admin ping >/dev/null 2>&1 && break; sleep 1; done
+	fi
+	# Frappe connects as root with a password over TCP; keep unix_socket auth for the OS root user.
+	if ! mariadb -uroot -p"$DB_ROOT_PASSWORD" -h127.0.0.1 -e 'select 1' >/dev/null 2>&1; then
+		log "Setting the MariaDB root password"
+		as_root mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('$DB_ROOT_PASSWORD'); FLUSH PRIVILEGES;"
+	fi
+}
+
+ensure_bench() {
+	if [ ! -x "$BENCH_HOME/.bench-cli/bin/bench" ]; then
+		log "Installing the bench CLI"
+		as_bench python3 -m venv "$BENCH_HOME/.bench-cli"
+		as_bench "$BENCH_HOME/.bench-cli/bin/pip" install -q frappe-bench
+	fi
+	if [ ! -d "$BENCH_DIR/apps/frappe" ]; then
+		log "Creating the bench at $BENCH_DIR with $FRAPPE_REPO@$FRAPPE_BRANCH"
+		as_root rm -rf "$BENCH_DIR"
+		as_bench bench init "$BENCH_DIR" --frappe-path "$FRAPPE_REPO" --frappe-branch "$FRAPPE_BRANCH" \
+			--python /usr/bin/python3 --skip-assets --skip-redis-config-generation --no-backups
+		# Frappe v15 imports pkg_resources, which setuptools >= 81 no longer ships.
+		as_bench ./env/bin/pip install -q "setuptools<70"
+		as_bench bench setup redis
+		as_bench bench set-config -g developer_mode 0 >/dev/null
+	fi
+	sync_app
+	if [ ! -f "$BENCH_DIR/sites/assets/frappe/dist/js/desk.bundle.js" ] \
+		&& ! ls "$BENCH_DIR"/sites/assets/frappe/dist/js/desk.bundle.*.js >/dev/null 2>&1; then
+		log "Building assets"
+		as_bench bench build
+	fi
+}
+
+# Copies this checkout into the bench (the bench user may not be able to read the checkout's path)
+# and installs it into the bench's Python env with its test dependencies.
+sync_app() {
+	local dest=$BENCH_DIR/apps/pipeline_app
+	log "Syncing pipeline_app into the bench"
+	as_root rsync -a --delete --exclude .git --exclude node_modules --exclude '__pycache__' \
+		--exclude '*.egg-info' "$APP_SRC/" "$dest/"
+	as_root chown -R "$BENCH_USER:$BENCH_USER" "$dest"
+	if ! as_bench ./env/bin/python -c 'import pipeline_app, pytest, requests' >/dev/null 2>&1; then
+		as_bench ./env/bin/pip install -q -e "apps/pipeline_app[test]"
+	fi
+	if ! grep -qx pipeline_app "$BENCH_DIR/sites/apps.txt"; then
+		# apps.txt may lack a trailing newline
+		as_bench bash -c 'printf "%s\n" "$(cat sites/apps.txt)" pipeline_app | grep -v "^$" > sites/apps.tmp && mv sites/apps.tmp sites/apps.txt'
+	fi
+}
+
+# Starts the bench's Redis servers (cache and queue) if they are not answering.
+start_redis() {
+	for conf in redis_cache redis_queue; do
+		local port
+		port=$(awk '/^port/ {print $2}' "$BENCH_DIR/config/$conf.conf")
+		if ! redis-cli -p "$port" ping >/dev/null 2>&1; then
+			as_bench bash -c "redis-server config/$conf.conf --daemonize yes >/dev/null"
+		fi
+	done
+}
+
+# new_site NAME [--force]: creates a site with pipeline_app unless it exists (or always with --force).
+new_site() {
+	local site=$1 force=${2:-}
+	if [ "$force" = --force ] || [ ! -f "$BENCH_DIR/sites/$site/site_config.json" ]; then
+		log "Creating site $site"
+		bench_cmd new-site "$site" --force --mariadb-root-password "$DB_ROOT_PASSWORD" \
+			--admin-password "$ADMIN_PASSWORD" --install-app pipeline_app
+	else
+		log "Migrating site $site"
+		bench_cmd --site "$site" migrate
+	fi
+}
+
+setup_all() {
+	install_system_packages
+	ensure_bench_user
+	start_mariadb
+	ensure_bench
+	start_redis
+}
