@@ -177,3 +177,48 @@ setup_all() {
 	ensure_bench
 	start_redis
 }
+
+# The bench's processes: web server, socket.io server, scheduler and a worker, under honcho.
+SERVICES_PROCFILE=Procfile.pipeline
+SERVICES_PIDFILE=$BENCH_DIR/config/pids/pipeline-services.pid
+WEB_PORT=${WEB_PORT:-8000}
+
+write_procfile() {
+	as_bench bash -c "cat > $SERVICES_PROCFILE" <<PROC
+web: bench serve --port $WEB_PORT --noreload
+socketio: node apps/frappe/socketio.js
+schedule: bench schedule
+worker: bench worker
+PROC
+}
+
+stop_services() {
+	if [ -f "$SERVICES_PIDFILE" ]; then
+		local pid
+		pid=$(cat "$SERVICES_PIDFILE")
+		as_root kill -- "-$pid" 2>/dev/null || true
+		for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+		as_root kill -9 -- "-$pid" 2>/dev/null || true
+		as_root rm -f "$SERVICES_PIDFILE"
+	fi
+}
+
+# Starts the services in the background and waits until the web and socket.io servers answer.
+start_services() {
+	stop_services
+	write_procfile
+	as_bench mkdir -p config/pids logs
+	log "Starting web, socket.io, scheduler and worker (logs: $BENCH_DIR/logs/pipeline-services.log)"
+	as_bench setsid bash -c "honcho -f $SERVICES_PROCFILE start > logs/pipeline-services.log 2>&1 & echo \$! > $SERVICES_PIDFILE"
+	for _ in $(seq 90); do
+		# any HTTP answer means the web server is up (127.0.0.1 may name no site)
+		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WEB_PORT/api/method/ping")" != 000 ] \
+			&& (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null; then
+			return 0
+		fi
+		sleep 1
+	done
+	tail -50 "$BENCH_DIR/logs/pipeline-services.log" >&2
+	log "The bench's services did not start"
+	return 1
+}

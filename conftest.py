@@ -1,0 +1,41 @@
+"""pytest bootstrap: every test runs against a real Frappe site (MariaDB + Redis), never mocks.
+
+Run from the bench's `sites` directory with the bench's Python; `scripts/test` does this. The site is
+`PIPELINE_TEST_SITE` (default pipeline-test.localhost); HTTP and browser tests reach the running bench
+at `PIPELINE_TEST_URL` (default http://127.0.0.1:8000).
+"""
+
+import os
+
+import pytest
+
+import frappe
+
+SITE = os.environ.get("PIPELINE_TEST_SITE", "pipeline-test.localhost")
+
+
+def pytest_configure(config):
+	frappe.init(site=SITE, sites_path=os.environ.get("PIPELINE_SITES_PATH", "."))
+	frappe.connect()
+	frappe.flags.in_test = True
+	frappe.set_user("Administrator")
+	config.addinivalue_line("markers", "http: needs the bench's web server running")
+	config.addinivalue_line("markers", "browser: drives headless Chromium against the running bench")
+
+
+def pytest_unconfigure(config):
+	if getattr(frappe.local, "db", None):
+		frappe.db.rollback()
+	frappe.destroy()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_session():
+	frappe.set_user("Administrator")
+	yield
+	frappe.db.rollback()
+	frappe.set_user("Administrator")
+	frappe.local.message_log = []
+	from pipeline_app.teams import clear_user_teams_cache
+
+	clear_user_teams_cache()

@@ -1,0 +1,79 @@
+"""Factories for tests and demo data: users, teams, contacts, opportunities. Trusted code."""
+
+import frappe
+from frappe.utils import random_string
+from frappe.utils.password import update_password
+
+PASSWORD = "Pipeline-test-pw-1"
+
+
+def make_user(email: str | None = None, roles=("Pipeline User",), password: str = PASSWORD) -> str:
+	email = (email or f"{random_string(8)}@pipeline.test").lower()
+	if not frappe.db.exists("User", email):
+		user = frappe.get_doc(
+			{
+				"doctype": "User",
+				"email": email,
+				"first_name": email.split("@")[0].replace(".", " ").title(),
+				"send_welcome_email": 0,
+				"user_type": "System User",
+			}
+		)
+		user.flags.no_welcome_mail = True
+		user.insert(ignore_permissions=True)
+	user = frappe.get_doc("User", email)
+	missing = [role for role in roles if role not in {r.role for r in user.roles}]
+	if missing:
+		user.add_roles(*missing)
+	update_password(email, password)
+	return email
+
+
+def make_team(
+	name: str | None = None,
+	members=(),
+	leads=(),
+	template: str | None = "Sales funnel",
+	**fields,
+):
+	name = name or f"Team {random_string(6)}"
+	team = frappe.get_doc(
+		{
+			"doctype": "Pipeline Team",
+			"team_name": name,
+			"funnel_template": template,
+			"members": [{"user": user, "is_lead": 0} for user in members]
+			+ [{"user": user, "is_lead": 1} for user in leads],
+			**fields,
+		}
+	)
+	team.insert(ignore_permissions=True)
+	return team
+
+
+def make_contact(first_name: str | None = None, email: str | None = None, phone: str | None = None) -> str:
+	first_name = first_name or f"Contact {random_string(5)}"
+	contact = frappe.get_doc({"doctype": "Contact", "first_name": first_name})
+	if email:
+		contact.append("email_ids", {"email_id": email, "is_primary": 1})
+	if phone:
+		contact.append("phone_nos", {"phone": phone, "is_primary_mobile_no": 1})
+	contact.insert(ignore_permissions=True)
+	return contact.name
+
+
+def make_opportunity(team: str, title: str | None = None, **fields):
+	doc = frappe.get_doc(
+		{
+			"doctype": "Pipeline Opportunity",
+			"title": title or f"Opportunity {random_string(6)}",
+			"team": team,
+			**fields,
+		}
+	)
+	doc.insert()
+	return doc
+
+
+def stage_named(team: str, stage_name: str) -> str:
+	return frappe.db.get_value("Funnel Stage", {"team": team, "stage_name": stage_name}, "name")
