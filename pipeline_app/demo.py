@@ -1,0 +1,264 @@
+"""Demo data: teams from the three funnel templates, users, contacts, opportunities spread over stages
+and outcomes, appointments. `bench --site SITE pipeline-demo --opportunities N` (see commands.py).
+
+The first opportunities go through the document API (so they carry the timeline, history and rules of
+real use); past that, rows are bulk-inserted with the same invariants, which builds 100,000 in minutes
+for the benchmarks. Running it again tops the demo teams up to N opportunities; it never duplicates.
+"""
+
+import random
+import time
+
+import frappe
+from frappe.utils import add_days, add_to_date, now_datetime, today
+from frappe.utils.password import update_password
+
+from pipeline_app.funnel import get_team_stages
+
+DEMO_PASSWORD = "demo-pipeline"
+DEMO_DOMAIN = "demo.pipeline.test"
+DOCUMENT_API_LIMIT = 300
+SELLERS = ("anna", "ben", "carla", "dave", "eve")
+DEMO_TEAMS = (
+	# team, template, members, leads, amounts, currency, abandon after days
+	("Appointments", "Appointment funnel", ("anna", "ben"), ("anna",), 0, None, 14),
+	("Deals", "Deal funnel", ("carla", "dave"), ("carla",), 1, "EUR", 0),
+	("Sales", "Sales funnel", ("dave", "eve", "ben"), ("eve",), 1, "USD", 30),
+)
+FIRST_NAMES = ("Liam", "Olivia", "Noah", "Emma", "Mila", "Lucas", "Sofia", "Finn", "Julia", "Sem", "Zoë",
+	"Daan", "Saar", "Levi", "Tess", "Luuk", "Nora", "Milan", "Anna", "Jesse")
+LAST_NAMES = ("de Jong", "Jansen", "de Vries", "van Dijk", "Bakker", "Visser", "Smit", "Meijer", "Mulder",
+	"de Boer", "Bos", "Vos", "Peters", "Hendriks", "Dekker", "Brouwer")
+SUBJECTS = ("Website redesign", "Yearly licence", "Consulting package", "Onboarding", "Support plan",
+	"Hardware refresh", "Training day", "Pilot project", "Expansion", "Renewal")
+SOURCES = ("Ad", "Website", "Chat", "Phone", "Email", "Referral", "Database Reactivation", "Event")
+
+
+def user_email(name: str) -> str:
+	return f"{name}@{DEMO_DOMAIN}"
+
+
+def make_demo(opportunities: int = DOCUMENT_API_LIMIT, seed: int = 7) -> dict:
+	started = time.monotonic()
+	rng = random.Random(seed)
+	frappe.flags.mute_emails = True
+	_make_users()
+	teams = _make_teams()
+	reasons = frappe.get_all("Pipeline Lost Reason", pluck="name") or ["Price"]
+	existing = frappe.db.count("Pipeline Opportunity", {"team": ("in", [t["name"] for t in teams])})
+	wanted = max(0, opportunities - existing)
+	by_api = max(0, min(wanted, DOCUMENT_API_LIMIT - existing))
+	contacts = _bulk_contacts(rng, max(wanted // 2, min(wanted, 50)))
+	_opportunities_by_api(rng, teams, contacts, reasons, by_api)
+	frappe.db.commit()
+	_bulk_opportunities(rng, teams, contacts, reasons, wanted - by_api)
+	frappe.db.commit()
+	total = frappe.db.count("Pipeline Opportunity")
+	return {"created": wanted, "total": total, "seconds": round(time.monotonic() - started, 1)}
+
+
+def _make_users():
+	for name in (*SELLERS, "manager"):
+		email = user_email(name)
+		if not frappe.db.exists("User", email):
+			user = frappe.get_doc(
+				{
+					"doctype": "User",
+					"email": email,
+					"first_name": name.title(),
+					"send_welcome_email": 0,
+					"user_type": "System User",
+				}
+			)
+			user.flags.no_welcome_mail = True
+			user.insert(ignore_permissions=True)
+			user.add_roles("Pipeline Manager" if name == "manager" else "Pipeline User")
+			update_password(email, DEMO_PASSWORD)
+
+
+def _make_teams() -> list[dict]:
+	teams = []
+	for name, template, members, leads, amounts, currency, abandon_days in DEMO_TEAMS:
+		if not frappe.db.exists("Pipeline Team", name):
+			frappe.get_doc(
+				{
+					"doctype": "Pipeline Team",
+					"team_name": name,
+					"funnel_template": template,
+					"deal_amount_enabled": amounts,
+					"currency": currency,
+					"abandon_after_days": abandon_days,
+					"members": [
+						{"user": user_email(member), "is_lead": int(member in leads)} for member in members
+					],
+				}
+			).insert(ignore_permissions=True)
+		teams.append(
+			{
+				"name": name,
+				"stages": get_team_stages(name),
+				"members": [user_email(m) for m in members],
+				"amounts": amounts,
+				"currency": currency,
+			}
+		)
+	return teams
+
+
+def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
+	now = now_datetime()
+	start = frappe.db.count("Contact", {"email_id": ("like", f"%@customers.{DEMO_DOMAIN}")})
+	contacts, emails = [], []
+	for i in range(start, start + count):
+		first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+		name = f"{first} {last} {i:06d}"
+		email = f"{first.lower()}.{i}@customers.{DEMO_DOMAIN}".replace("ë", "e")
+		phone = f"+3161{i:07d}"
+		contacts.append((name, first, f"{last} {i:06d}", f"{first} {last}", email, phone, "Passive", now, now, "Administrator", "Administrator"))
+		emails.append((frappe.generate_hash(length=10), name, "Contact", "email_ids", 1, email, 1, now, now, "Administrator", "Administrator"))
+	frappe.db.bulk_insert(
+		"Contact",
+		["name", "first_name", "last_name", "full_name", "email_id", "mobile_no", "status", "creation", "modified", "owner", "modified_by"],
+		contacts,
+	)
+	frappe.db.bulk_insert(
+		"Contact Email",
+		["name", "parent", "parenttype", "parentfield", "idx", "email_id", "is_primary", "creation", "modified", "owner", "modified_by"],
+		emails,
+	)
+	names = [row[0] for row in contacts]
+	return names or frappe.get_all("Contact", pluck="name", limit=100)
+
+
+def _pick_outcome(rng: random.Random, team: dict, reasons: list[str]) -> dict:
+	"""A consistent combination of stage, status and outcome fields."""
+	stages = team["stages"]
+	open_stages = [s for s in stages if s.stage_type == "Open"]
+	roll = rng.random()
+	outcome = {"lost_reason": None, "on_hold_until": None, "closed_on": None}
+	if roll < 0.15 and any(s.stage_type == "Won" for s in stages):
+		stage, status = next(s for s in stages if s.stage_type == "Won"), "Won"
+	elif roll < 0.28 and any(s.stage_type == "Lost" for s in stages):
+		stage, status = next(s for s in stages if s.stage_type == "Lost"), "Lost"
+		outcome["lost_reason"] = rng.choice(reasons)
+	elif roll < 0.33:
+		stage, status = rng.choice(open_stages), "On Hold"
+		outcome["on_hold_until"] = add_days(today(), rng.randint(3, 60))
+	elif roll < 0.38:
+		stage, status = rng.choice(open_stages[:3]), "Abandoned"
+	else:
+		stage, status = rng.choice(open_stages), "Open"
+	if status in ("Won", "Lost", "Abandoned"):
+		outcome["closed_on"] = add_to_date(now_datetime(), days=-rng.randint(0, 90))
+	return {"stage": stage, "status": status, **outcome}
+
+
+def _base_values(rng: random.Random, team: dict, contact: str) -> dict:
+	owner = rng.choice(team["members"]) if rng.random() > 0.2 else None
+	return {
+		"title": f"{rng.choice(SUBJECTS)} — {contact.rsplit(' ', 1)[0]}",
+		"team": team["name"],
+		"contact": contact,
+		"opportunity_owner": owner,
+		"amount": rng.randrange(500, 50_000, 50) if team["amounts"] else 0,
+		"source": rng.choice(SOURCES),
+		"interest": rng.choice(("Cold", "Warm", "Hot", None)),
+		"follow_up_on": add_to_date(now_datetime(), days=rng.randint(-10, 14), hours=rng.randint(0, 8))
+		if rng.random() < 0.6
+		else None,
+		"expected_close_date": add_days(today(), rng.randint(5, 120)),
+		"description": "Demo opportunity",
+	}
+
+
+def _opportunities_by_api(rng, teams, contacts, reasons, count: int):
+	for i in range(count):
+		team = teams[i % len(teams)]
+		values = _base_values(rng, team, rng.choice(contacts))
+		outcome = _pick_outcome(rng, team, reasons)
+		doc = frappe.get_doc({"doctype": "Pipeline Opportunity", **values})
+		first_open = next(s for s in team["stages"] if s.stage_type == "Open")
+		doc.stage = first_open.name
+		doc.insert(ignore_permissions=True)
+		if outcome["status"] == "Open" and outcome["stage"].name == first_open.name:
+			continue
+		doc.stage = outcome["stage"].name
+		doc.lost_reason = outcome["lost_reason"]
+		if outcome["status"] in ("On Hold", "Abandoned"):
+			doc.save(ignore_permissions=True)
+			doc.status, doc.on_hold_until = outcome["status"], outcome["on_hold_until"]
+		doc.save(ignore_permissions=True)
+		if team["name"] == "Appointments":
+			_appointment_for(rng, doc)
+
+
+def _appointment_for(rng, doc):
+	stage_name = frappe.db.get_value("Funnel Stage", doc.stage, "stage_name")
+	status = {"No Show": "No Show", "Cancel": "Cancelled", "Won": "Completed"}.get(stage_name)
+	if stage_name not in ("Call before intake", "Intake") and not status:
+		return
+	starts = add_to_date(now_datetime(), days=rng.randint(-5, 10) if not status else -rng.randint(1, 10), hours=rng.randint(1, 8))
+	appointment = frappe.get_doc(
+		{
+			"doctype": "Pipeline Appointment",
+			"opportunity": doc.name,
+			"starts_at": starts,
+			"ends_at": add_to_date(starts, minutes=45),
+			"status": status or "Scheduled",
+			"host": doc.opportunity_owner,
+		}
+	)
+	appointment.insert(ignore_permissions=True)
+
+
+def _next_names(series: str, count: int) -> list[str]:
+	current = frappe.db.get_value("Series", series, "current", order_by=None, for_update=True)
+	if current is None:
+		frappe.db.sql("insert into `tabSeries` (`name`, `current`) values (%s, 0)", series)
+		current = 0
+	frappe.db.sql("update `tabSeries` set `current` = %s where `name` = %s", (current + count, series))
+	return [f"{series}{n:05d}" for n in range(current + 1, current + count + 1)]
+
+
+OPPORTUNITY_COLUMNS = ["name", "title", "team", "contact", "contact_name", "contact_email", "stage", "status",
+	"opportunity_owner", "amount", "currency", "deal_amount_enabled", "probability", "source", "interest",
+	"follow_up_on", "expected_close_date", "description", "lost_reason", "on_hold_until", "closed_on",
+	"creation", "modified", "owner", "modified_by"]
+
+
+def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 10_000):
+	contact_info = {
+		c.name: c
+		for c in frappe.get_all("Contact", filters={"name": ("in", contacts[:50_000])}, fields=["name", "full_name", "email_id"])
+	} if count else {}
+	done = 0
+	while done < count:
+		size = min(batch, count - done)
+		names = _next_names("OPP-", size)
+		rows, changes = [], []
+		for name in names:
+			team = teams[rng.randrange(len(teams))]
+			contact = contact_info.get(rng.choice(contacts)) or frappe._dict(name=None, full_name=None, email_id=None)
+			values = _base_values(rng, team, contact.name or "Demo contact")
+			outcome = _pick_outcome(rng, team, reasons)
+			created = add_to_date(now_datetime(), days=-rng.randint(0, 180), minutes=-rng.randint(0, 600))
+			rows.append((
+				name, values["title"], team["name"], contact.name, contact.full_name, contact.email_id,
+				outcome["stage"].name, outcome["status"], values["opportunity_owner"], values["amount"],
+				team["currency"], team["amounts"], outcome["stage"].probability, values["source"],
+				values["interest"], values["follow_up_on"], values["expected_close_date"], values["description"],
+				outcome["lost_reason"], outcome["on_hold_until"], outcome["closed_on"], created, created,
+				"Administrator", "Administrator",
+			))
+			for change_type, to_value in (("Stage", outcome["stage"].name), ("Status", outcome["status"])):
+				changes.append((frappe.generate_hash(length=12), name, team["name"], change_type, None, to_value,
+					"Administrator", created, created, created, "Administrator", "Administrator"))
+		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
+		frappe.db.bulk_insert(
+			"Pipeline Stage Change",
+			["name", "opportunity", "team", "change_type", "from_value", "to_value", "changed_by", "changed_on",
+				"creation", "modified", "owner", "modified_by"],
+			changes,
+		)
+		frappe.db.commit()
+		done += size
