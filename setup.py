@@ -15,5 +15,5 @@ setup(
 	zip_safe=False,
 	python_requires=">=3.10",
 	install_requires=[],
-	extras_require={"test": ["pytest>=7", "requests"], "browser": ["playwright>=1.40"]},
+	extras_require={"test": ["pytest>=7", "requests", "freezegun"], "browser": ["playwright>=1.40"]},
 )

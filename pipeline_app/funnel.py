@@ -46,6 +46,22 @@ FUNNEL_TEMPLATES: dict[str, list[tuple[str, str, int, str]]] = {
 }
 
 
+# Automation set up with a template: team fields naming stages, stages marked abandonable, team flags.
+TEMPLATE_AUTOMATION: dict[str, dict] = {
+	"Appointment funnel": {
+		"stages": {
+			"booked_stage": "Call before intake",
+			"appointment_day_stage": "Intake",
+			"no_show_stage": "No Show",
+			"cancelled_stage": "Cancel",
+			"replied_stage": "Contact replied",
+		},
+		"abandonable": ("Opt In", "Contact replied", "Call before intake"),
+		"flags": {"create_opportunity_from_inbound": 1},
+	},
+}
+
+
 def create_stages_from_template(team: str, template: str) -> list[str]:
 	"""Creates the template's stages for a team that has none yet; returns their names."""
 	if template not in FUNNEL_TEMPLATES:
@@ -67,7 +83,19 @@ def create_stages_from_template(team: str, template: str) -> list[str]:
 		)
 		stage.insert(ignore_permissions=True)
 		names.append(stage.name)
+	_apply_template_automation(team, template, dict(zip((s[0] for s in FUNNEL_TEMPLATES[template]), names)))
 	return names
+
+
+def _apply_template_automation(team: str, template: str, stage_names: dict[str, str]) -> None:
+	automation = TEMPLATE_AUTOMATION.get(template)
+	if not automation:
+		return
+	for stage in automation["abandonable"]:
+		frappe.db.set_value("Funnel Stage", stage_names[stage], "abandonable", 1)
+	values = {field: stage_names[stage] for field, stage in automation["stages"].items()}
+	values.update(automation["flags"])
+	frappe.db.set_value("Pipeline Team", team, values)
 
 
 def get_team_stages(team: str) -> list[frappe._dict]:

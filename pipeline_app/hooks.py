@@ -12,7 +12,6 @@ export_python_type_annotations = True
 before_install = "pipeline_app.install.before_install"
 after_install = "pipeline_app.install.after_install"
 before_uninstall = "pipeline_app.install.before_uninstall"
-after_uninstall = "pipeline_app.install.after_uninstall"
 
 # Permissions: team-scoped rows on every path (see pipeline_app/permissions.py)
 # -----------
@@ -36,4 +35,31 @@ has_permission = {
 # Frappe v15's frappe.client.get_count counts without any permission check
 override_whitelisted_methods = {
 	"frappe.client.get_count": "pipeline_app.overrides.get_count",
+}
+
+# Automations (pipeline_app/automation/)
+# -----------
+doc_events = {
+	"Pipeline Appointment": {
+		"on_update": "pipeline_app.automation.appointments.on_appointment_update",
+	},
+	"Pipeline Opportunity": {
+		"on_update": "pipeline_app.automation.appointments.on_opportunity_update",
+	},
+	"Communication": {
+		"after_insert": "pipeline_app.automation.conversations.on_communication",
+	},
+}
+
+scheduler_events = {
+	"cron": {
+		"*/5 * * * *": ["pipeline_app.automation.follow_ups.notify_due_follow_ups"],
+	},
+	"hourly": [
+		"pipeline_app.automation.appointments.enter_appointment_day_stage",
+		"pipeline_app.automation.follow_ups.resume_held_opportunities",
+	],
+	"daily_long": [
+		"pipeline_app.automation.abandonment.abandon_silent_opportunities",
+	],
 }

@@ -43,6 +43,17 @@ def after_install():
 	create_outcome_workflow()
 	create_lost_reasons()
 	grant_contact_access()
+	create_settings()
+
+
+def create_settings():
+	"""Stores the settings' defaults once (a Single has no row until saved)."""
+	if frappe.db.exists("Singles", {"doctype": "Pipeline Settings"}):
+		return
+	settings = frappe.get_doc("Pipeline Settings")
+	settings.abandonment_enabled = 1
+	settings.board_page_size = 50
+	settings.save(ignore_permissions=True)
 
 
 def create_roles():
@@ -115,14 +126,12 @@ def grant_contact_access():
 
 
 def before_uninstall():
-	frappe.db.delete("Workflow", {"document_type": "Pipeline Opportunity"})
-	frappe.db.delete("Workflow Document State", {"parent": WORKFLOW_NAME})
-	frappe.db.delete("Workflow Transition", {"parent": WORKFLOW_NAME})
+	"""Removes what the install hooks made (Frappe removes the module's doctypes and workspace, and
+	commits after this hook)."""
+	for workflow in frappe.get_all("Workflow", {"document_type": "Pipeline Opportunity"}, pluck="name"):
+		frappe.delete_doc("Workflow", workflow, force=True, ignore_permissions=True)
 	frappe.db.delete("Custom DocPerm", {"role": ("in", ROLES)})
 	frappe.clear_cache(doctype="Contact")
-
-
-def after_uninstall():
 	for role in ROLES:
 		frappe.db.delete("Has Role", {"role": role})
 		frappe.delete_doc("Role", role, force=True, ignore_missing=True, ignore_permissions=True)

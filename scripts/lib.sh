@@ -137,7 +137,7 @@ sync_app() {
 	as_root rsync -a --delete --exclude .git --exclude node_modules --exclude '__pycache__' \
 		--exclude '*.egg-info' "$APP_SRC/" "$dest/"
 	as_root chown -R "$BENCH_USER:$BENCH_USER" "$dest"
-	if ! as_bench ./env/bin/python -c 'import pipeline_app, pytest, requests' >/dev/null 2>&1; then
+	if ! as_bench ./env/bin/python -c 'import pipeline_app, pytest, requests, freezegun' >/dev/null 2>&1; then
 		as_bench ./env/bin/pip install -q -e "apps/pipeline_app[test]"
 	fi
 	if ! grep -qx pipeline_app "$BENCH_DIR/sites/apps.txt"; then

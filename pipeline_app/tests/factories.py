@@ -77,3 +77,13 @@ def make_opportunity(team: str, title: str | None = None, **fields):
 
 def stage_named(team: str, stage_name: str) -> str:
 	return frappe.db.get_value("Funnel Stage", {"team": team, "stage_name": stage_name}, "name")
+
+
+def purge_team(team: str) -> None:
+	"""Deletes a team with everything in it and commits: for tests of jobs that commit."""
+	frappe.db.rollback()
+	for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
+		frappe.delete_doc("Pipeline Opportunity", name, force=True, ignore_permissions=True)
+	if frappe.db.exists("Pipeline Team", team):
+		frappe.delete_doc("Pipeline Team", team, force=True, ignore_permissions=True)
+	frappe.db.commit()

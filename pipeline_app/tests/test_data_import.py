@@ -31,7 +31,7 @@ class TestDataImport(FrappeTestCase):
 			writer.writerow(["Title", "Team", "Stage", "Status"])
 			writer.writerows(rows)
 		try:
-			import_file("Pipeline Opportunity", f.name, "Insert", console=False)
+			import_file("Pipeline Opportunity", f.name, "Insert", console=True)  # as `bench data-import`
 		finally:
 			os.unlink(f.name)
 

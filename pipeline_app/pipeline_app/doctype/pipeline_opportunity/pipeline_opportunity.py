@@ -6,10 +6,27 @@ from frappe.model.document import Document
 
 from pipeline_app.funnel import apply_stage_rules, record_changes
 
+# kept by the automations (conversations, follow-ups); a client cannot set them
+SERVER_MANAGED_FIELDS = (
+	"last_inbound_on",
+	"last_outbound_on",
+	"last_activity_on",
+	"last_message_preview",
+	"unread_count",
+	"unanswered",
+	"follow_up_notified_for",
+)
+
 
 class PipelineOpportunity(Document):
 	def validate(self):
+		self.keep_server_managed_fields()
 		apply_stage_rules(self)
+
+	def keep_server_managed_fields(self):
+		before = self.get_doc_before_save()
+		for field in SERVER_MANAGED_FIELDS:
+			self.set(field, before.get(field) if before else None)
 
 	def on_update(self):
 		record_changes(self)

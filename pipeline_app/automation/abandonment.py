@@ -1,0 +1,158 @@
+"""Nightly abandonment of leads that stopped answering.
+
+An Open opportunity is abandoned when its team has `abandon_after_days` > 0, it sits in a stage
+marked abandonable, its contact has sent nothing for that many days (last inbound message, or
+creation when there was none) and it has no future appointment.
+
+The job scans with keyset pagination on the (team, status) index, updates each batch in bulk and
+commits it, so it runs in bounded memory, a second run finds nothing left to do, and a run killed
+midway is finished by the next. A file lock keeps two runs from overlapping.
+"""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Coalesce
+from frappe.utils import add_days, now_datetime
+from frappe.utils.synchronization import LockTimeoutError, filelock
+
+from pipeline_app.automation import notify
+
+BATCH_SIZE = 1000
+LOCK_NAME = "pipeline_abandonment"
+
+
+def abandon_silent_opportunities(batch_size: int = BATCH_SIZE) -> int:
+	"""Scheduled daily (long queue). Returns how many opportunities were abandoned."""
+	if not frappe.db.get_single_value("Pipeline Settings", "abandonment_enabled"):
+		return 0
+	try:
+		with filelock(LOCK_NAME, timeout=1):
+			return _abandon_all_teams(batch_size)
+	except LockTimeoutError:
+		frappe.logger("pipeline_app").info("abandonment already running; this run does nothing")
+		return 0
+
+
+def _abandon_all_teams(batch_size: int) -> int:
+	total = 0
+	for team in frappe.get_all(
+		"Pipeline Team",
+		filters={"abandon_after_days": (">", 0), "disabled": 0},
+		fields=["name", "abandon_after_days"],
+	):
+		total += abandon_team(team.name, team.abandon_after_days, batch_size)
+	return total
+
+
+def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
+	stages = frappe.get_all("Funnel Stage", filters={"team": team, "abandonable": 1}, pluck="name")
+	if not stages:
+		return 0
+	cutoff = add_days(now_datetime(), -days)
+	abandoned, last_name = 0, ""
+	per_owner: dict[str, list[str]] = {}
+	while True:
+		names = _due_batch(team, stages, cutoff, last_name, batch_size)
+		if not names:
+			break
+		owners = _abandon(names, team, days)
+		for name, owner in owners:
+			per_owner.setdefault(owner or "", []).append(name)
+		frappe.db.commit()
+		abandoned += len(names)
+		last_name = names[-1]
+	_notify_owners(team, per_owner)
+	frappe.db.commit()
+	return abandoned
+
+
+def _due_batch(team, stages, cutoff, last_name, batch_size) -> list[str]:
+	opportunity = frappe.qb.DocType("Pipeline Opportunity")
+	appointment = frappe.qb.DocType("Pipeline Appointment")
+	future_appointment = (
+		frappe.qb.from_(appointment)
+		.select(appointment.name)
+		.where(
+			(appointment.opportunity == opportunity.name)
+			& (appointment.status == "Scheduled")
+			& (appointment.starts_at > now_datetime())
+		)
+	)
+	return (
+		frappe.qb.from_(opportunity)
+		.select(opportunity.name)
+		.where(
+			(opportunity.team == team)
+			& (opportunity.status == "Open")
+			& (opportunity.name > last_name)
+			& opportunity.stage.isin(stages)
+			& (Coalesce(opportunity.last_inbound_on, opportunity.creation) < cutoff)
+			& ~future_appointment.exists()
+		)
+		.orderby(opportunity.name)
+		.limit(batch_size)
+		.run(pluck=True)
+	)
+
+
+def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | None]]:
+	"""One batch: status, history and timeline in bulk statements. Workflow Open → Abandoned."""
+	now = now_datetime()
+	user = frappe.session.user
+	opportunity = frappe.qb.DocType("Pipeline Opportunity")
+	rows = (
+		frappe.qb.from_(opportunity)
+		.select(opportunity.name, opportunity.opportunity_owner)
+		.where(opportunity.name.isin(names) & (opportunity.status == "Open"))
+		.for_update()
+		.run()
+	)
+	names = [name for name, _owner in rows]
+	if not names:
+		return []
+	(
+		frappe.qb.update(opportunity)
+		.set(opportunity.status, "Abandoned")
+		.set(opportunity.closed_on, now)
+		.set(opportunity.modified, now)
+		.set(opportunity.modified_by, user)
+		.where(opportunity.name.isin(names))
+		.run()
+	)
+	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
+	frappe.db.bulk_insert(
+		"Pipeline Stage Change",
+		["name", "opportunity", "team", "change_type", "from_value", "to_value", "changed_by", "changed_on",
+			"creation", "modified", "owner", "modified_by"],
+		[
+			(frappe.generate_hash(length=12), name, team, "Status", "Open", "Abandoned", user, now, now, now, user, user)
+			for name in names
+		],
+	)
+	frappe.db.bulk_insert(
+		"Comment",
+		["name", "comment_type", "reference_doctype", "reference_name", "content", "comment_email",
+			"creation", "modified", "owner", "modified_by"],
+		[
+			(frappe.generate_hash(length=12), "Info", "Pipeline Opportunity", name, note, user, now, now, user, user)
+			for name in names
+		],
+	)
+	return list(rows)
+
+
+def _notify_owners(team: str, per_owner: dict[str, list[str]]) -> None:
+	"""One notification per owner per run (team leads for unassigned ones), not one per opportunity."""
+	from pipeline_app.teams import get_team_leads
+
+	for owner, names in per_owner.items():
+		recipients = [owner] if owner else get_team_leads(team)
+		doc = frappe._dict(doctype="Pipeline Opportunity", name=names[0])
+		subject = (
+			_("Opportunity {0} was abandoned: the contact stopped answering").format(names[0])
+			if len(names) == 1
+			else _("{0} opportunities of team {1} were abandoned: their contacts stopped answering").format(
+				len(names), team
+			)
+		)
+		notify(recipients, subject, doc)

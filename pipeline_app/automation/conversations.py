@@ -1,0 +1,240 @@
+"""Conversations: inbound and outbound messages are Communication records linked to the contact and
+the opportunity. Whatever creates the Communication (an Email Account, `pipeline_app.api.log_message`,
+the webhook), `on_communication` keeps the opportunity's conversation fields current and moves a
+first-stage opportunity to the team's "contact replied" stage on an inbound reply."""
+
+import frappe
+from frappe import _
+from frappe.query_builder.functions import Coalesce
+from frappe.utils import cstr, get_datetime, now_datetime, strip_html
+
+from pipeline_app.automation import move_opportunity_by_automation
+from pipeline_app.funnel import first_stage
+
+CHANNELS = {  # channel: (Communication medium, opportunity source)
+	"Email": ("Email", "Email"),
+	"Chat": ("Chat", "Chat"),
+	"WhatsApp": ("Chat", "Chat"),
+	"SMS": ("SMS", "Phone"),
+	"Phone": ("Phone", "Phone"),
+}
+DIRECTIONS = {"Inbound": "Received", "Outbound": "Sent"}
+OPEN_STATUSES = ("Open", "On Hold")
+PREVIEW_LENGTH = 140
+
+
+def log_message(
+	contact_key: str,
+	direction: str,
+	text: str,
+	channel: str = "Chat",
+	team: str | None = None,
+	opportunity: str | None = None,
+	subject: str | None = None,
+	sender_name: str | None = None,
+) -> dict:
+	"""Records one message; trusted core of the API and the webhook, which check permission first."""
+	validate_message(direction, text, channel)
+	contact = find_contact(contact_key)
+	created = False
+	if opportunity:
+		target = frappe.get_doc("Pipeline Opportunity", opportunity)
+		if contact and target.contact and target.contact != contact:
+			frappe.throw(_("The opportunity belongs to another contact"), title=_("Wrong Contact"))
+		contact = contact or target.contact
+	else:
+		inbound = direction == "Inbound"
+		may_create = inbound and frappe.get_cached_value("Pipeline Team", team, "create_opportunity_from_inbound")
+		if not contact:
+			if not may_create:
+				frappe.throw(
+					_("No contact has the email address or phone number {0}").format(frappe.bold(contact_key)),
+					frappe.DoesNotExistError,
+					title=_("Unknown Contact"),
+				)
+			contact = create_contact(contact_key, sender_name)
+		# serialise messages of one contact: two inbound messages at once never create two opportunities
+		frappe.db.sql("select name from `tabContact` where name = %s for update", contact)
+		target = latest_open_opportunity(contact, team)
+		if not target:
+			if not may_create:
+				frappe.throw(
+					_("Contact {0} has no open opportunity in team {1}").format(frappe.bold(contact), frappe.bold(team)),
+					frappe.DoesNotExistError,
+					title=_("No Open Opportunity"),
+				)
+			target = create_opportunity_from_message(contact, team, channel)
+			created = True
+	communication = make_communication(target, contact, contact_key, direction, text, channel, subject, created)
+	return {"communication": communication.name, "opportunity": target.name, "contact": contact, "created": created}
+
+
+def validate_message(direction: str, text: str, channel: str) -> None:
+	if direction not in DIRECTIONS:
+		frappe.throw(_("Direction must be Inbound or Outbound"), title=_("Invalid Message"))
+	if channel not in CHANNELS:
+		frappe.throw(
+			_("Channel must be one of {0}").format(", ".join(CHANNELS)), title=_("Invalid Message")
+		)
+	if not cstr(text).strip():
+		frappe.throw(_("A message needs text"), title=_("Invalid Message"))
+
+
+def find_contact(key: str) -> str | None:
+	"""A contact by email address or phone number (digits compared, formatting ignored)."""
+	key = cstr(key).strip()
+	if not key:
+		frappe.throw(_("Give the contact's email address or phone number"), title=_("Unknown Contact"))
+	if "@" in key:
+		return frappe.db.get_value("Contact Email", {"email_id": key, "parenttype": "Contact"}, "parent") or frappe.db.get_value(
+			"Contact", {"email_id": key}, "name"
+		)
+	digits = "".join(ch for ch in key if ch.isdigit())
+	if len(digits) < 5:
+		frappe.throw(_("{0} is not a phone number").format(frappe.bold(key)), title=_("Unknown Contact"))
+	found = frappe.db.sql(
+		"""select parent from `tabContact Phone`
+		where parenttype = 'Contact' and regexp_replace(phone, '[^0-9]', '') = %(digits)s
+		union select name from `tabContact`
+		where regexp_replace(coalesce(mobile_no, ''), '[^0-9]', '') = %(digits)s
+			or regexp_replace(coalesce(phone, ''), '[^0-9]', '') = %(digits)s
+		limit 1""",
+		{"digits": digits},
+	)
+	return found[0][0] if found else None
+
+
+def create_contact(key: str, sender_name: str | None) -> str:
+	contact = frappe.get_doc({"doctype": "Contact", "first_name": cstr(sender_name).strip() or key})
+	if "@" in key:
+		contact.append("email_ids", {"email_id": key, "is_primary": 1})
+	else:
+		contact.append("phone_nos", {"phone": key, "is_primary_mobile_no": 1})
+	contact.insert(ignore_permissions=True)
+	return contact.name
+
+
+def latest_open_opportunity(contact: str, team: str):
+	name = frappe.db.get_value(
+		"Pipeline Opportunity",
+		{"contact": contact, "team": team, "status": ("in", OPEN_STATUSES)},
+		"name",
+		order_by="modified desc",
+	)
+	return frappe.get_doc("Pipeline Opportunity", name) if name else None
+
+
+def create_opportunity_from_message(contact: str, team: str, channel: str):
+	contact_name = frappe.db.get_value("Contact", contact, "full_name") or contact
+	doc = frappe.get_doc(
+		{
+			"doctype": "Pipeline Opportunity",
+			"title": _("{0} via {1}").format(contact_name, _(channel)),
+			"team": team,
+			"contact": contact,
+			"source": CHANNELS[channel][1],
+		}
+	)
+	doc.flags.automation = "conversation"
+	doc.insert(ignore_permissions=True)
+	doc.add_comment("Info", _("Created from an inbound {0} message").format(_(channel)))
+	return doc
+
+
+def make_communication(
+	opportunity, contact: str, contact_key: str, direction: str, text: str, channel: str, subject, created=False
+):
+	medium = CHANNELS[channel][0]
+	sent = DIRECTIONS[direction] == "Sent"
+	values = {
+		"doctype": "Communication",
+		"communication_type": "Communication",
+		"communication_medium": medium,
+		"sent_or_received": DIRECTIONS[direction],
+		"subject": subject or _("{0} message").format(_(channel)),
+		"content": frappe.utils.escape_html(text) if medium != "Email" else text,
+		"reference_doctype": opportunity.doctype,
+		"reference_name": opportunity.name,
+		"status": "Linked",
+		"timeline_links": [{"link_doctype": "Contact", "link_name": contact}],
+	}
+	if "@" in contact_key:
+		values["recipients" if sent else "sender"] = contact_key
+	else:
+		values["phone_no"] = contact_key
+	communication = frappe.get_doc(values)
+	# the first message of an opportunity it created is no reply: no stage move
+	communication.flags.opened_opportunity = created
+	return communication.insert(ignore_permissions=True)
+
+
+def on_communication(communication, method=None):
+	"""doc_events: Communication after_insert. Updates each opportunity the message belongs to: the
+	one it references, or the open opportunities of its contact (emails pulled by an Email Account)."""
+	if communication.communication_type != "Communication" or communication.sent_or_received not in (
+		"Sent",
+		"Received",
+	):
+		return
+	names = opportunities_of(communication)
+	if not names:
+		return
+	inbound = communication.sent_or_received == "Received"
+	when = get_datetime(communication.communication_date or now_datetime())
+	preview = strip_html(cstr(communication.content or communication.subject)).strip()[:PREVIEW_LENGTH]
+	opportunity = frappe.qb.DocType("Pipeline Opportunity")
+	update = (
+		frappe.qb.update(opportunity)
+		.set(opportunity.last_activity_on, when)
+		.set(opportunity.last_message_preview, preview)
+		.where(opportunity.name.isin(names))
+	)
+	if inbound:
+		update = (
+			update.set(opportunity.last_inbound_on, when)
+			.set(opportunity.unread_count, Coalesce(opportunity.unread_count, 0) + 1)
+			.set(opportunity.unanswered, 1)
+		)
+	else:
+		update = update.set(opportunity.last_outbound_on, when).set(opportunity.unread_count, 0).set(
+			opportunity.unanswered, 0
+		)
+	update.run()
+	if inbound and not communication.flags.opened_opportunity:
+		for name in names:
+			move_on_reply(name, communication)
+
+
+def opportunities_of(communication) -> list[str]:
+	names = set()
+	if communication.reference_doctype == "Pipeline Opportunity" and communication.reference_name:
+		names.add(communication.reference_name)
+	contacts = []
+	for link in communication.get("timeline_links") or []:
+		if link.link_doctype == "Pipeline Opportunity":
+			names.add(link.link_name)
+		elif link.link_doctype == "Contact":
+			contacts.append(link.link_name)
+	if not names and contacts:
+		names.update(
+			frappe.get_all(
+				"Pipeline Opportunity",
+				filters={"contact": ("in", contacts), "status": ("in", OPEN_STATUSES)},
+				pluck="name",
+			)
+		)
+	return sorted(names)
+
+
+def move_on_reply(name: str, communication) -> None:
+	doc = frappe.get_doc("Pipeline Opportunity", name)
+	replied_stage = frappe.get_cached_value("Pipeline Team", doc.team, "replied_stage")
+	first = first_stage(doc.team)
+	if doc.status != "Open" or not replied_stage or not first or doc.stage != first.name:
+		return
+	move_opportunity_by_automation(
+		doc,
+		replied_stage,
+		_("Moved because the contact replied ({0})").format(_(communication.communication_medium or "")),
+		"conversation",
+	)

@@ -1,0 +1,183 @@
+"""Messages: Communication records, the opportunity's conversation fields, reply moves, inbound
+creation without duplicates, the POST-only API and the secret-protected webhook."""
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import random_string
+
+from pipeline_app.automation.conversations import log_message
+from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team, stage_named
+from pipeline_app.tests.http_client import Client, message
+
+
+class TestConversations(FrappeTestCase):
+	def setUp(self):
+		self.team = make_team(template="Appointment funnel").name
+		self.email = f"{random_string(8).lower()}@customer.test"
+		self.contact = make_contact(email=self.email, phone="+31 6 1234 5678")
+		self.opportunity = make_opportunity(self.team, contact=self.contact)
+
+	def current(self, name=None):
+		return frappe.get_doc("Pipeline Opportunity", name or self.opportunity.name)
+
+	def test_inbound_message_updates_fields_and_moves_first_stage_to_replied(self):
+		result = log_message(self.email, "Inbound", "Yes, <b>interested</b>!", "WhatsApp", self.team)
+		self.assertEqual((result["opportunity"], result["created"]), (self.opportunity.name, False))
+		communication = frappe.get_doc("Communication", result["communication"])
+		self.assertEqual((communication.reference_name, communication.sent_or_received, communication.communication_medium), (self.opportunity.name, "Received", "Chat"))
+		self.assertIn(self.contact, [link.link_name for link in communication.timeline_links])
+		doc = self.current()
+		self.assertEqual((doc.unread_count, doc.unanswered), (1, 1))
+		self.assertIsNotNone(doc.last_inbound_on)
+		self.assertEqual(doc.last_activity_on, doc.last_inbound_on)
+		self.assertIn("interested", doc.last_message_preview)
+		self.assertNotIn("<b>", doc.last_message_preview)
+		self.assertEqual(doc.stage, stage_named(self.team, "Contact replied"))
+		notes = frappe.get_all("Comment", {"reference_name": doc.name, "comment_type": "Info"}, pluck="content")
+		self.assertEqual(len(notes), 1)
+
+	def test_second_inbound_counts_unread_and_moves_no_further(self):
+		log_message(self.email, "Inbound", "one", "SMS", self.team)
+		doc = self.current()
+		doc.stage = stage_named(self.team, "Intake")
+		doc.save()
+		log_message("0031612345678", "Inbound", "two", "SMS", self.team)
+		doc = self.current()
+		self.assertEqual((doc.unread_count, doc.stage), (2, stage_named(self.team, "Intake")))
+
+	def test_outbound_answers(self):
+		log_message(self.email, "Inbound", "question", "Email", self.team)
+		log_message(self.email, "Outbound", "answer", "Email", self.team)
+		doc = self.current()
+		self.assertEqual((doc.unread_count, doc.unanswered), (0, 0))
+		self.assertIsNotNone(doc.last_outbound_on)
+		self.assertEqual(doc.last_message_preview, "answer")
+
+	def test_inbound_from_unknown_number_creates_contact_and_one_opportunity(self):
+		number = f"+4917{random_string(7).translate(str.maketrans('abcdefghijklmnopqrstuvwxyz', '12345678901234567890123456'))}"
+		first = log_message(number, "Inbound", "hi", "WhatsApp", self.team, sender_name="New Lead")
+		second = log_message(number, "Inbound", "anyone?", "WhatsApp", self.team)
+		self.assertTrue(first["created"])
+		self.assertFalse(second["created"])
+		self.assertEqual(first["opportunity"], second["opportunity"])
+		doc = self.current(first["opportunity"])
+		self.assertEqual((doc.stage, doc.source, doc.unread_count), (stage_named(self.team, "Opt In"), "Chat", 2))
+		self.assertEqual(frappe.db.get_value("Contact", first["contact"], "first_name"), "New Lead")
+
+	def test_team_without_inbound_creation_refuses_unknown_contact(self):
+		sales = make_team(template="Sales funnel").name
+		before = frappe.db.count("Communication")
+		with self.assertRaises(frappe.DoesNotExistError):
+			log_message("stranger@nowhere.test", "Inbound", "hi", "Email", sales)
+		self.assertEqual(frappe.db.count("Communication"), before)
+		self.assertFalse(frappe.db.exists("Contact Email", {"email_id": "stranger@nowhere.test"}))
+
+	def test_bad_input_changes_nothing(self):
+		before = frappe.db.count("Communication")
+		for args in (
+			(self.email, "Sideways", "x", "Chat"),
+			(self.email, "Inbound", "   ", "Chat"),
+			(self.email, "Inbound", "x", "Pigeon"),
+			("12", "Inbound", "x", "Chat"),
+		):
+			with self.assertRaises(frappe.ValidationError, msg=args):
+				log_message(*args, self.team)
+		self.assertEqual(frappe.db.count("Communication"), before)
+		self.assertEqual(self.current().unread_count, 0)
+
+	def test_email_received_by_an_email_account_updates_the_contacts_open_opportunities(self):
+		frappe.get_doc(
+			{
+				"doctype": "Communication",
+				"communication_type": "Communication",
+				"communication_medium": "Email",
+				"sent_or_received": "Received",
+				"subject": "Re: offer",
+				"content": "Sounds good",
+				"sender": self.email,
+				"timeline_links": [{"link_doctype": "Contact", "link_name": self.contact}],
+			}
+		).insert(ignore_permissions=True)
+		doc = self.current()
+		self.assertEqual((doc.unread_count, doc.last_message_preview), (1, "Sounds good"))
+
+
+class TestMessageEndpoints(FrappeTestCase):
+	"""Over HTTP: the API is POST-only and permission-checked, the webhook wants the team's secret."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.member = make_user()
+		cls.outsider = make_user()
+		cls.secret = frappe.generate_hash(length=24)
+		cls.team = make_team(template="Appointment funnel", members=[cls.member], webhook_secret=cls.secret).name
+		cls.email = f"{random_string(8).lower()}@customer.test"
+		cls.contact = make_contact(email=cls.email)
+		cls.opportunity = make_opportunity(cls.team, contact=cls.contact).name
+		frappe.db.commit()
+		cls.as_member = Client.as_user(cls.member)
+		cls.as_outsider = Client.as_user(cls.outsider)
+
+	@classmethod
+	def tearDownClass(cls):
+		purge_team(cls.team)
+		super().tearDownClass()
+
+	def unread(self):
+		frappe.db.rollback()
+		return frappe.db.get_value("Pipeline Opportunity", self.opportunity, "unread_count")
+
+	def test_log_message_by_a_member(self):
+		before = self.unread()
+		result = message(
+			self.as_member.call("pipeline_app.api.log_message", contact=self.email, direction="Inbound", text="hello", channel="SMS", team=self.team)
+		)
+		self.assertEqual(result["opportunity"], self.opportunity)
+		self.assertEqual(self.unread(), before + 1)
+
+	def test_log_message_is_post_only(self):
+		before = self.unread()
+		response = self.as_member.call(
+			"pipeline_app.api.log_message", "GET", contact=self.email, direction="Inbound", text="x", team=self.team
+		)
+		self.assertIn(response.status_code, (403, 405))
+		self.assertEqual(self.unread(), before)
+
+	def test_log_message_by_an_outsider_is_denied(self):
+		before = self.unread()
+		for args in ({"team": self.team}, {"opportunity": self.opportunity}):
+			response = self.as_outsider.call(
+				"pipeline_app.api.log_message", contact=self.email, direction="Inbound", text="x", **args
+			)
+			self.assertEqual(response.status_code, 403, response.text[:300])
+		self.assertEqual(self.unread(), before)
+
+	def test_webhook_with_the_secret(self):
+		before = self.unread()
+		response = Client().request(
+			"POST",
+			"/api/method/pipeline_app.api.receive_message",
+			data={"team": self.team, "contact": self.email, "text": "via webhook", "channel": "WhatsApp"},
+			headers={"X-Pipeline-Secret": self.secret},
+		)
+		self.assertEqual(response.status_code, 200, response.text[:300])
+		self.assertEqual(self.unread(), before + 1)
+
+	def test_webhook_rejects_wrong_or_missing_secret_and_unknown_team(self):
+		before = self.unread()
+		communications = frappe.db.count("Communication")
+		for team, headers in (
+			(self.team, {"X-Pipeline-Secret": "wrong"}),
+			(self.team, {}),
+			("No Such Team", {"X-Pipeline-Secret": self.secret}),
+		):
+			response = Client().request(
+				"POST",
+				"/api/method/pipeline_app.api.receive_message",
+				data={"team": team, "contact": self.email, "text": "forged"},
+				headers=headers,
+			)
+			self.assertIn(response.status_code, (401, 403), response.text[:300])
+		self.assertEqual(self.unread(), before)
+		self.assertEqual(frappe.db.count("Communication"), communications)

@@ -1,0 +1,94 @@
+"""Due follow-ups notify exactly once; holds end by themselves or by hand."""
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, add_to_date, get_datetime, getdate, now_datetime, today
+
+from pipeline_app.automation.follow_ups import notify_due_follow_ups, resume_held_opportunities
+from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team
+
+
+class TestFollowUps(FrappeTestCase):
+	def setUp(self):
+		self.seller = make_user()
+		self.lead = make_user()
+		self.team = make_team(members=[self.seller], leads=[self.lead]).name
+		frappe.db.commit()
+
+	def tearDown(self):
+		purge_team(self.team)
+
+	def notifications(self, user, name):
+		return frappe.get_all(
+			"Notification Log",
+			filters={"for_user": user, "document_type": "Pipeline Opportunity", "document_name": name},
+			pluck="subject",
+		)
+
+	def test_due_follow_up_notifies_owner_once(self):
+		due = get_datetime(f"{add_days(today(), 1)} 10:00:00")
+		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=due)
+		with self.freeze_time(add_to_date(due, minutes=-10)):
+			notify_due_follow_ups()
+		self.assertEqual(self.notifications(self.seller, doc.name), [])
+		with self.freeze_time(add_to_date(due, minutes=2)):
+			notify_due_follow_ups()
+			notify_due_follow_ups()
+		with self.freeze_time(add_to_date(due, hours=3)):
+			notify_due_follow_ups()
+		self.assertEqual(len(self.notifications(self.seller, doc.name)), 1)
+		self.assertEqual(self.notifications(self.lead, doc.name), [])
+
+	def test_unassigned_follow_up_notifies_team_leads(self):
+		doc = make_opportunity(self.team, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		notify_due_follow_ups()
+		self.assertEqual(len(self.notifications(self.lead, doc.name)), 1)
+		self.assertEqual(self.notifications(self.seller, doc.name), [])
+
+	def test_new_follow_up_time_notifies_again(self):
+		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		notify_due_follow_ups()
+		doc.reload()
+		doc.follow_up_on = add_to_date(now_datetime(), minutes=-1)
+		doc.save()
+		notify_due_follow_ups()
+		self.assertEqual(len(self.notifications(self.seller, doc.name)), 2)
+
+	def test_closed_opportunity_gets_no_follow_up(self):
+		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		doc.status = "Won"
+		doc.save()
+		notify_due_follow_ups()
+		self.assertEqual(self.notifications(self.seller, doc.name), [])
+
+	def test_client_cannot_mark_a_follow_up_notified(self):
+		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		doc.follow_up_notified_for = doc.follow_up_on
+		doc.save()
+		self.assertIsNone(frappe.db.get_value("Pipeline Opportunity", doc.name, "follow_up_notified_for"))
+
+	def test_hold_ends_on_its_date(self):
+		doc = make_opportunity(self.team, opportunity_owner=self.seller)
+		doc.update({"status": "On Hold", "on_hold_until": add_days(today(), 3)})
+		doc.save()
+		with self.freeze_time(f"{add_days(today(), 2)} 23:00:00"):
+			resume_held_opportunities()
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", doc.name, "status"), "On Hold")
+		with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
+			resume_held_opportunities()
+			resume_held_opportunities()
+		doc.reload()
+		self.assertEqual((doc.status, doc.on_hold_until), ("Open", None))
+		notes = frappe.get_all("Comment", {"reference_name": doc.name, "comment_type": "Info"}, pluck="content")
+		self.assertEqual(len(notes), 1)
+		self.assertIn(frappe.utils.formatdate(getdate(add_days(today(), 3))), notes[0])
+		self.assertEqual(len(self.notifications(self.seller, doc.name)), 1)
+
+	def test_hold_can_be_resumed_by_hand_earlier(self):
+		from frappe.model.workflow import apply_workflow
+
+		doc = make_opportunity(self.team)
+		doc.update({"status": "On Hold", "on_hold_until": add_days(today(), 10)})
+		doc.save()
+		apply_workflow(doc, "Resume")
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", doc.name, "status"), "Open")
