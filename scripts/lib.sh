@@ -20,6 +20,9 @@ DB_ROOT_PASSWORD=${DB_ROOT_PASSWORD:-pipeline-root}
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
 APP_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# bench prints progress bars with carriage returns: keep logs readable
+quiet_progress() { tr '\r' '\n' | grep -v -e '^Updating DocTypes' -e '^$' || true; }
+
 log() { printf '\033[1;34m==> %s\033[0m\n' "$*" >&2; }
 
 as_root() {
@@ -163,10 +166,12 @@ new_site() {
 	if [ "$force" = --force ] || [ ! -f "$BENCH_DIR/sites/$site/site_config.json" ]; then
 		log "Creating site $site"
 		bench_cmd new-site "$site" --force --mariadb-root-password "$DB_ROOT_PASSWORD" \
-			--admin-password "$ADMIN_PASSWORD" --install-app pipeline_app
+			--admin-password "$ADMIN_PASSWORD" --install-app pipeline_app 2>&1 | quiet_progress
+		[ "${PIPESTATUS[0]}" = 0 ] || { log "Creating site $site failed"; return 1; }
 	else
 		log "Migrating site $site"
-		bench_cmd --site "$site" migrate
+		bench_cmd --site "$site" migrate 2>&1 | quiet_progress
+		[ "${PIPESTATUS[0]}" = 0 ] || { log "Migrating site $site failed"; return 1; }
 	fi
 }
 

@@ -69,14 +69,10 @@ def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
 def _due_batch(team, stages, cutoff, last_name, batch_size) -> list[str]:
 	opportunity = frappe.qb.DocType("Pipeline Opportunity")
 	appointment = frappe.qb.DocType("Pipeline Appointment")
-	future_appointment = (
+	booked = (
 		frappe.qb.from_(appointment)
-		.select(appointment.name)
-		.where(
-			(appointment.opportunity == opportunity.name)
-			& (appointment.status == "Scheduled")
-			& (appointment.starts_at > now_datetime())
-		)
+		.select(appointment.opportunity)
+		.where((appointment.status == "Scheduled") & (appointment.starts_at > now_datetime()))
 	)
 	return (
 		frappe.qb.from_(opportunity)
@@ -87,7 +83,7 @@ def _due_batch(team, stages, cutoff, last_name, batch_size) -> list[str]:
 			& (opportunity.name > last_name)
 			& opportunity.stage.isin(stages)
 			& (Coalesce(opportunity.last_inbound_on, opportunity.creation) < cutoff)
-			& ~future_appointment.exists()
+			& opportunity.name.notin(booked)
 		)
 		.orderby(opportunity.name)
 		.limit(batch_size)

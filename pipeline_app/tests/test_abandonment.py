@@ -6,7 +6,7 @@ import subprocess
 import time
 
 import frappe
-from frappe.tests.utils import FrappeTestCase
+from frappe.tests.utils import FrappeTestCase, change_settings
 from frappe.utils import add_days, add_to_date, now_datetime
 from frappe.utils.synchronization import filelock
 
@@ -74,7 +74,7 @@ class TestAbandonment(FrappeTestCase):
 
 	def test_disabled_in_settings_does_nothing(self):
 		doc = self.old_opportunity()
-		with self.change_settings("Pipeline Settings", abandonment_enabled=0):
+		with change_settings("Pipeline Settings", abandonment_enabled=0):
 			self.assertEqual(abandon_silent_opportunities(), 0)
 		self.assertEqual(self.status(doc), "Open")
 

@@ -41,7 +41,7 @@ class TestConversations(FrappeTestCase):
 		doc = self.current()
 		doc.stage = stage_named(self.team, "Intake")
 		doc.save()
-		log_message("0031612345678", "Inbound", "two", "SMS", self.team)
+		log_message("+31612345678", "Inbound", "two", "SMS", self.team)
 		doc = self.current()
 		self.assertEqual((doc.unread_count, doc.stage), (2, stage_named(self.team, "Intake")))
 
@@ -54,14 +54,16 @@ class TestConversations(FrappeTestCase):
 		self.assertEqual(doc.last_message_preview, "answer")
 
 	def test_inbound_from_unknown_number_creates_contact_and_one_opportunity(self):
-		number = f"+4917{random_string(7).translate(str.maketrans('abcdefghijklmnopqrstuvwxyz', '12345678901234567890123456'))}"
+		number = f"+4917{int(frappe.generate_hash(length=6), 16) % 10_000_000:07d}"
 		first = log_message(number, "Inbound", "hi", "WhatsApp", self.team, sender_name="New Lead")
+		# the message that opened the opportunity is no reply: it stays in the first stage
+		self.assertEqual(self.current(first["opportunity"]).stage, stage_named(self.team, "Opt In"))
 		second = log_message(number, "Inbound", "anyone?", "WhatsApp", self.team)
 		self.assertTrue(first["created"])
 		self.assertFalse(second["created"])
 		self.assertEqual(first["opportunity"], second["opportunity"])
 		doc = self.current(first["opportunity"])
-		self.assertEqual((doc.stage, doc.source, doc.unread_count), (stage_named(self.team, "Opt In"), "Chat", 2))
+		self.assertEqual((doc.stage, doc.source, doc.unread_count), (stage_named(self.team, "Contact replied"), "Chat", 2))
 		self.assertEqual(frappe.db.get_value("Contact", first["contact"], "first_name"), "New Lead")
 
 	def test_team_without_inbound_creation_refuses_unknown_contact(self):
