@@ -1,7 +1,24 @@
 // Copyright (c) 2026, Pipeline App contributors
 // For license information, please see license.txt
 
+const AUTOMATION_STAGE_FIELDS = [
+	"booked_stage",
+	"appointment_day_stage",
+	"no_show_stage",
+	"cancelled_stage",
+	"replied_stage",
+];
+
 frappe.ui.form.on("Pipeline Team", {
+	setup(frm) {
+		for (const field of AUTOMATION_STAGE_FIELDS) {
+			frm.set_query(field, () => ({
+				filters: { team: frm.doc.name, stage_type: "Open" },
+				order_by: "sequence asc",
+			}));
+		}
+	},
+
 	refresh(frm) {
 		if (frm.is_new()) return;
 		frm.add_custom_button(__("Funnel Stages"), () =>

@@ -14,6 +14,7 @@ class PipelineTeam(Document):
 		self.validate_members()
 		if self.abandon_after_days and self.abandon_after_days < 0:
 			frappe.throw(_("Abandon After (Days) cannot be negative"), title=_("Invalid Value"))
+		self.validate_automation_stages()
 		if self.deal_amount_enabled and not self.currency:
 			self.currency = frappe.db.get_default("currency") or None
 
@@ -26,6 +27,17 @@ class PipelineTeam(Document):
 					title=_("Duplicate Member"),
 				)
 			seen.add(member.user)
+
+	def validate_automation_stages(self):
+		for field in ("booked_stage", "appointment_day_stage", "no_show_stage", "cancelled_stage", "replied_stage"):
+			stage = self.get(field)
+			if stage and frappe.db.get_value("Funnel Stage", stage, "team") != self.name:
+				frappe.throw(
+					_("{0}: stage {1} is not a stage of this team").format(
+						_(self.meta.get_label(field)), frappe.bold(stage)
+					),
+					title=_("Invalid Stage"),
+				)
 
 	def after_insert(self):
 		if self.funnel_template:

@@ -70,3 +70,14 @@ class TestPipelineTeam(FrappeTestCase):
 		team.members = []
 		team.save()
 		self.assertNotIn(team.name, get_user_teams(user))
+
+	def test_automation_stage_must_belong_to_the_team(self):
+		team = make_team(template="Appointment funnel")
+		other = make_team(template="Sales funnel").name
+		foreign = frappe.db.get_value("Funnel Stage", {"team": other, "stage_name": "New"})
+		team.reload()
+		kept = team.no_show_stage
+		team.no_show_stage = foreign
+		with self.assertRaises(frappe.ValidationError):
+			team.save()
+		self.assertEqual(frappe.db.get_value("Pipeline Team", team.name, "no_show_stage"), kept)
