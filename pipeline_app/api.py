@@ -3,6 +3,7 @@
 import frappe
 from frappe import _
 from frappe.rate_limiter import rate_limit
+from frappe.utils import cint, get_datetime
 
 
 @frappe.whitelist()
@@ -98,3 +99,248 @@ def receive_message(
 		return record(contact, direction, text, channel, team, None, subject, sender_name)
 	finally:
 		frappe.set_user(user)
+
+
+# The Pipeline Board
+# ------------------
+
+BOARD_EDITABLE_FIELDS = frozenset(
+	(
+		"title",
+		"contact",
+		"opportunity_owner",
+		"team",
+		"stage",
+		"status",
+		"follow_up_on",
+		"amount",
+		"lost_reason",
+		"lost_detail",
+		"on_hold_until",
+		"description",
+		"source",
+		"interest",
+		"expected_close_date",
+	)
+)
+
+
+@frappe.whitelist()
+def get_board(team: str | None = None, filters: dict | str | None = None, limit_per_stage: int = 50) -> dict:
+	"""One team's board: its columns in stage order with counts, amount totals and their first cards,
+	plus what the page needs around them (the user's teams, the team's members, lost reasons). The
+	number of queries does not depend on the number of opportunities."""
+	from pipeline_app import board
+
+	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
+	filters = board.normalize_filters(filters)
+	limit = board.clamp_limit(limit_per_stage)
+	teams = frappe.get_list("Pipeline Team", fields=["name", "currency"], order_by="name asc")
+	if not team:
+		if not teams:
+			frappe.throw(
+				_("You are not a member of any pipeline team yet; ask a Pipeline Manager to add you"),
+				frappe.PermissionError,
+				title=_("No Team"),
+			)
+		team = teams[0].name
+	team_doc = _readable_team(team)
+	stages = board.get_team_stages(team)
+	totals = board.get_column_totals(team, filters)
+	cards = board.get_cards(team, [stage.name for stage in stages], filters, 0, limit)
+	by_stage = {}
+	for card in cards:
+		by_stage.setdefault(card.stage, []).append(card)
+	members = [{"user": m.user, "is_lead": m.is_lead} for m in team_doc.members]
+	users = board.get_user_details([m["user"] for m in members] + [c.opportunity_owner for c in cards])
+	columns = []
+	for stage in stages:
+		total = totals.get(stage.name) or {}
+		columns.append(
+			{
+				**stage,
+				"count": total.get("count") or 0,
+				"amount": total.get("amount") or 0,
+				"weighted_amount": total.get("weighted_amount") or 0,
+				"cards": by_stage.get(stage.name, []),
+			}
+		)
+	return {
+		"team": {
+			"name": team_doc.name,
+			"currency": team_doc.currency,
+			"deal_amount_enabled": team_doc.deal_amount_enabled,
+			"members": members,
+		},
+		"teams": [t.name for t in teams],
+		"columns": columns,
+		"users": users,
+		"filters": filters,
+		"limit": limit,
+		"server_time": frappe.utils.now(),
+	}
+
+
+@frappe.whitelist()
+def get_stage_cards(
+	team: str, stage: str, start: int = 0, limit: int = 50, filters: dict | str | None = None
+) -> dict:
+	"""The next cards of one column, for scrolling."""
+	from pipeline_app import board
+
+	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
+	_readable_team(team)
+	if frappe.db.get_value("Funnel Stage", stage, "team") != team:
+		frappe.throw(
+			_("Stage {0} is not a stage of team {1}").format(frappe.bold(stage), frappe.bold(team)),
+			title=_("Invalid Stage"),
+		)
+	filters = board.normalize_filters(filters)
+	cards = board.get_cards(team, [stage], filters, max(cint(start), 0), board.clamp_limit(limit))
+	return {"cards": cards, "users": board.get_user_details(c.opportunity_owner for c in cards)}
+
+
+@frappe.whitelist(methods=["POST"])
+def move_opportunity(
+	name: str,
+	stage: str,
+	expected_modified: str | None = None,
+	before: str | None = None,
+	after: str | None = None,
+) -> dict:
+	"""Moves one card to `stage`, placed after card `after` and before card `before` (either or
+	neither may be given; neither puts it on top). Only this opportunity's row is written, with every
+	rule of the form applied. When `expected_modified` is not the card's current `modified`, someone
+	changed it meanwhile: nothing is changed and the answer (HTTP 409) carries the current card."""
+	from pipeline_app import board
+	from pipeline_app.realtime import publish_opportunity
+
+	doc = _locked_opportunity(name)
+	if _is_stale(doc, expected_modified):
+		return _conflict(doc)
+	if not stage or not isinstance(stage, str):
+		frappe.throw(_("Choose the stage to move the opportunity to"), title=_("Missing Stage"))
+	if stage == doc.stage:
+		# a reorder within the column changes nothing any rule looks at: write the rank alone
+		doc.db_set("board_rank", board.rank_for_position(doc, above=after, below=before))
+		publish_opportunity(doc)
+		return {"card": board.card_from_doc(doc)}
+	doc.stage = stage
+	if frappe.db.get_value("Funnel Stage", stage, "team") == doc.team:
+		doc.flags.board_rank = board.rank_for_position(doc, above=after, below=before)
+	doc.save()
+	return {"card": board.card_from_doc(doc)}
+
+
+@frappe.whitelist(methods=["POST"])
+def update_opportunity(name: str, values: dict | str, expected_modified: str | None = None) -> dict:
+	"""Changes fields of one opportunity from the board's quick controls, with the same rules as the
+	form and the same conflict answer as move_opportunity."""
+	from pipeline_app import board
+
+	values = frappe.parse_json(values) if isinstance(values, str) else values
+	if not isinstance(values, dict) or not values:
+		frappe.throw(_("Give the fields to change"), title=_("Nothing to Change"))
+	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
+	if refused:
+		frappe.throw(
+			_("These fields cannot be changed from the board: {0}").format(", ".join(refused)),
+			title=_("Not Editable Here"),
+		)
+	doc = _locked_opportunity(name)
+	if _is_stale(doc, expected_modified):
+		return _conflict(doc)
+	doc.update(values)
+	doc.save()
+	return {"card": board.card_from_doc(doc)}
+
+
+@frappe.whitelist(methods=["POST"])
+def add_opportunity(
+	team: str,
+	title: str | None = None,
+	contact: str | None = None,
+	first_name: str | None = None,
+	last_name: str | None = None,
+	email: str | None = None,
+	phone: str | None = None,
+	values: dict | str | None = None,
+) -> dict:
+	"""The board's "Add New": an opportunity for an existing contact, or for a contact created here
+	from a name, email and phone. It lands on top of the team's first stage."""
+	from pipeline_app import board
+
+	values = (frappe.parse_json(values) if isinstance(values, str) else values) or {}
+	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
+	if refused:
+		frappe.throw(
+			_("These fields cannot be set from the board: {0}").format(", ".join(refused)),
+			title=_("Not Editable Here"),
+		)
+	_readable_team(team)
+	frappe.has_permission("Pipeline Opportunity", "create", throw=True)
+	if contact and first_name:
+		frappe.throw(_("Pick a contact or create one, not both"), title=_("Invalid Contact"))
+	if not contact:
+		if not (first_name or "").strip():
+			frappe.throw(_("Pick a contact or give the new contact's first name"), title=_("Missing Contact"))
+		contact = _create_contact(first_name, last_name, email, phone)
+	elif not frappe.has_permission("Contact", "read", doc=contact):
+		frappe.throw(_("You cannot use contact {0}").format(frappe.bold(contact)), frappe.PermissionError)
+	doc = frappe.get_doc(
+		{**values, "doctype": "Pipeline Opportunity", "team": team, "contact": contact, "title": title}
+	)
+	doc.insert()
+	return {"card": board.card_from_doc(doc)}
+
+
+def _create_contact(first_name, last_name, email, phone) -> str:
+	contact = frappe.get_doc(
+		{"doctype": "Contact", "first_name": first_name.strip(), "last_name": (last_name or "").strip()}
+	)
+	if email:
+		contact.add_email(email.strip(), is_primary=True)
+	if phone:
+		contact.add_phone(phone.strip(), is_primary_phone=True, is_primary_mobile_no=True)
+	contact.insert()
+	return contact.name
+
+
+def _readable_team(team: str):
+	if not team or not isinstance(team, str) or not frappe.db.exists("Pipeline Team", team):
+		frappe.throw(_("Team {0} does not exist").format(frappe.bold(team)), frappe.DoesNotExistError)
+	doc = frappe.get_doc("Pipeline Team", team)
+	doc.check_permission("read")
+	return doc
+
+
+def _locked_opportunity(name: str):
+	if not name or not isinstance(name, str) or not frappe.db.exists("Pipeline Opportunity", name):
+		frappe.throw(_("Opportunity {0} does not exist").format(frappe.bold(name)), frappe.DoesNotExistError)
+	doc = frappe.get_doc("Pipeline Opportunity", name, for_update=True)
+	doc.check_permission("write")
+	return doc
+
+
+def _is_stale(doc, expected_modified: str | None) -> bool:
+	if not expected_modified:
+		return False
+	try:
+		expected = get_datetime(expected_modified)
+	except Exception:
+		frappe.throw(_("Invalid modified timestamp: {0}").format(expected_modified), title=_("Invalid Value"))
+	return expected != get_datetime(doc.modified)
+
+
+def _conflict(doc) -> dict:
+	from pipeline_app.board import card_from_doc, get_user_details
+
+	frappe.local.response.http_status_code = 409
+	return {
+		"conflict": True,
+		"message": _("{0} was changed by {1} meanwhile; the board now shows its current state").format(
+			doc.title or doc.name, frappe.utils.get_fullname(doc.modified_by)
+		),
+		"card": card_from_doc(doc),
+		"users": get_user_details([doc.opportunity_owner]),
+	}

@@ -10,9 +10,10 @@ import random
 import time
 
 import frappe
-from frappe.utils import add_days, add_to_date, now_datetime, today
+from frappe.utils import add_days, add_to_date, flt, now_datetime, today
 from frappe.utils.password import update_password
 
+from pipeline_app.board import RANK_GAP
 from pipeline_app.funnel import get_team_stages
 
 DEMO_PASSWORD = "demo-pipeline"
@@ -223,7 +224,7 @@ def _next_names(series: str, count: int) -> list[str]:
 OPPORTUNITY_COLUMNS = ["name", "title", "team", "contact", "contact_name", "contact_email", "stage", "status",
 	"opportunity_owner", "amount", "currency", "deal_amount_enabled", "probability", "source", "interest",
 	"follow_up_on", "expected_close_date", "description", "lost_reason", "on_hold_until", "closed_on",
-	"creation", "modified", "owner", "modified_by"]
+	"weighted_amount", "board_rank", "creation", "modified", "owner", "modified_by"]
 
 
 def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 10_000):
@@ -236,7 +237,7 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 		size = min(batch, count - done)
 		names = _next_names("OPP-", size)
 		rows, changes = [], []
-		for name in names:
+		for position, name in enumerate(names, start=done + 1):
 			team = teams[rng.randrange(len(teams))]
 			contact = contact_info.get(rng.choice(contacts)) or frappe._dict(name=None, full_name=None, email_id=None)
 			values = _base_values(rng, team, contact.name or "Demo contact")
@@ -247,8 +248,9 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 				outcome["stage"].name, outcome["status"], values["opportunity_owner"], values["amount"],
 				team["currency"], team["amounts"], outcome["stage"].probability, values["source"],
 				values["interest"], values["follow_up_on"], values["expected_close_date"], values["description"],
-				outcome["lost_reason"], outcome["on_hold_until"], outcome["closed_on"], created, created,
-				"Administrator", "Administrator",
+				outcome["lost_reason"], outcome["on_hold_until"], outcome["closed_on"],
+				flt((values["amount"] or 0) * (outcome["stage"].probability or 0) / 100), position * RANK_GAP,
+				created, created, "Administrator", "Administrator",
 			))
 			for change_type, to_value in (("Stage", outcome["stage"].name), ("Status", outcome["status"])):
 				changes.append((frappe.generate_hash(length=12), name, team["name"], change_type, None, to_value,

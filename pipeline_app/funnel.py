@@ -7,7 +7,7 @@ all share it.
 
 import frappe
 from frappe import _
-from frappe.utils import getdate, now_datetime, today
+from frappe.utils import flt, getdate, now_datetime, today
 
 OPEN, WON, LOST, ON_HOLD, ABANDONED = "Open", "Won", "Lost", "On Hold", "Abandoned"
 CLOSED_STATUSES = frozenset((WON, LOST, ABANDONED))
@@ -261,6 +261,7 @@ def _validate_amount(doc) -> None:
 		frappe.throw(_("Probability must be between 0 and 100"), title=_("Invalid Probability"))
 	if not frappe.get_cached_value("Pipeline Team", doc.team, "deal_amount_enabled"):
 		doc.amount = 0
+	doc.weighted_amount = flt((doc.amount or 0) * (doc.probability or 0) / 100)
 
 
 def _validate_owner(doc, team_changed: bool) -> None:

@@ -16,6 +16,7 @@ from frappe.utils import add_days, now_datetime
 from frappe.utils.synchronization import LockTimeoutError, filelock
 
 from pipeline_app.automation import notify
+from pipeline_app.realtime import publish_team_refresh
 
 BATCH_SIZE = 1000
 LOCK_NAME = "pipeline_abandonment"
@@ -62,6 +63,8 @@ def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
 		abandoned += len(names)
 		last_name = names[-1]
 	_notify_owners(team, per_owner)
+	if abandoned:
+		publish_team_refresh(team)
 	frappe.db.commit()
 	return abandoned
 

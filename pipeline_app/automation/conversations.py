@@ -10,6 +10,7 @@ from frappe.utils import cstr, get_datetime, now_datetime, strip_html
 
 from pipeline_app.automation import move_opportunity_by_automation
 from pipeline_app.funnel import first_stage
+from pipeline_app.realtime import publish_opportunity_names
 
 CHANNELS = {  # channel: (Communication medium, opportunity source)
 	"Email": ("Email", "Email"),
@@ -200,6 +201,7 @@ def on_communication(communication, method=None):
 			opportunity.unanswered, 0
 		)
 	update.run()
+	publish_opportunity_names(names)
 	if inbound and not communication.flags.opened_opportunity:
 		for name in names:
 			move_on_reply(name, communication)

@@ -6,6 +6,8 @@ from frappe import _
 from frappe.model.document import Document
 from frappe.utils import get_datetime
 
+from pipeline_app.realtime import notify_readers
+
 
 class PipelineAppointment(Document):
 	def validate(self):
@@ -21,3 +23,6 @@ class PipelineAppointment(Document):
 		self.team, self.contact, self.opportunity_title = opportunity.team, opportunity.contact, opportunity.title
 		if self.ends_at and get_datetime(self.ends_at) <= get_datetime(self.starts_at):
 			frappe.throw(_("An appointment must end after it starts"), title=_("Invalid Time"))
+
+	def notify_update(self):
+		notify_readers(self)

@@ -4,7 +4,9 @@
 import frappe
 from frappe.model.document import Document
 
+from pipeline_app.board import set_board_rank
 from pipeline_app.funnel import apply_stage_rules, record_changes
+from pipeline_app.realtime import notify_readers, publish_opportunity
 
 # kept by the automations (conversations, follow-ups); a client cannot set them
 SERVER_MANAGED_FIELDS = (
@@ -15,6 +17,7 @@ SERVER_MANAGED_FIELDS = (
 	"unread_count",
 	"unanswered",
 	"follow_up_notified_for",
+	"board_rank",
 )
 
 
@@ -22,6 +25,7 @@ class PipelineOpportunity(Document):
 	def validate(self):
 		self.keep_server_managed_fields()
 		apply_stage_rules(self)
+		set_board_rank(self)
 
 	def keep_server_managed_fields(self):
 		before = self.get_doc_before_save()
@@ -30,9 +34,23 @@ class PipelineOpportunity(Document):
 
 	def on_update(self):
 		record_changes(self)
+		publish_opportunity(self)
+
+	def notify_update(self):
+		notify_readers(self)
 
 	def on_trash(self):
 		# the opportunity's own records go with it; its contact and the contact's
 		# communications stay (Frappe only unlinks communications from a deleted document)
 		frappe.db.delete("Pipeline Appointment", {"opportunity": self.name})
 		frappe.db.delete("Pipeline Stage Change", {"opportunity": self.name})
+		publish_opportunity(self, "delete")
+
+
+def on_doctype_update():
+	# the board reads each column as a range of the first index, and its column totals from the
+	# second alone (covering: no table rows read)
+	frappe.db.add_index("Pipeline Opportunity", ["team", "stage", "board_rank"])
+	frappe.db.add_index(
+		"Pipeline Opportunity", ["team", "stage", "status", "amount", "weighted_amount"], "board_totals_index"
+	)

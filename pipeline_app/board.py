@@ -1,0 +1,314 @@
+"""The Pipeline Board's data: card positions, filters, columns and cards.
+
+Every read here goes through `frappe.get_list`, so role permissions, user permissions and the
+team-scoped `permission_query_conditions` apply to each card and each count. A board load issues the
+same handful of queries whatever the number of opportunities: the cards of all columns come from one
+UNION of per-column index range scans on (team, stage, board_rank).
+
+Card order within a column is `board_rank` ascending (then name). A card moved between two others
+gets the midpoint of their ranks, so a move writes only the moved row; when twenty moves in a row
+have exhausted the gap at one spot, that column is renumbered once (`rebalance_column`).
+"""
+
+import frappe
+from frappe import _
+from frappe.utils import cint, now_datetime
+
+RANK_GAP = 1 << 20
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+CARD_FIELDS = (
+	"name",
+	"title",
+	"contact",
+	"contact_name",
+	"contact_email",
+	"contact_phone",
+	"team",
+	"stage",
+	"status",
+	"opportunity_owner",
+	"amount",
+	"weighted_amount",
+	"probability",
+	"currency",
+	"follow_up_on",
+	"last_activity_on",
+	"last_message_preview",
+	"unread_count",
+	"unanswered",
+	"source",
+	"interest",
+	"on_hold_until",
+	"board_rank",
+	"modified",
+)
+
+# statuses a board shows unless the status filter asks for others
+ACTIVE_STATUSES = ("Open", "On Hold", "Won", "Lost")
+STATUSES = (*ACTIVE_STATUSES, "Abandoned")
+OWNER_FILTERS = ("me", "unassigned")
+FOLLOW_UP_FILTERS = ("due", "upcoming", "none")
+SEARCH_FIELDS = ("title", "contact_name", "contact_email", "contact_phone", "name")
+FILTER_KEYS = ("owner", "status", "follow_up", "source", "interest", "q")
+
+
+# Filters
+# -------
+
+
+def normalize_filters(filters: dict | str | None) -> dict:
+	"""The board's filters, checked: unknown keys or values are refused with a clear error."""
+	if isinstance(filters, str):
+		filters = frappe.parse_json(filters) if filters.strip() else {}
+	filters = dict(filters or {})
+	unknown = set(filters) - set(FILTER_KEYS)
+	if unknown:
+		frappe.throw(
+			_("Unknown board filter: {0}").format(", ".join(sorted(unknown))), title=_("Invalid Filter")
+		)
+	normalized = {}
+	owner = filters.get("owner")
+	if owner:
+		if owner not in OWNER_FILTERS and not frappe.db.exists("User", owner):
+			frappe.throw(_("Unknown owner filter: {0}").format(owner), title=_("Invalid Filter"))
+		normalized["owner"] = owner
+	status = filters.get("status")
+	if status:
+		statuses = [status] if isinstance(status, str) else list(status)
+		invalid = [s for s in statuses if s not in STATUSES]
+		if invalid:
+			frappe.throw(_("Unknown status: {0}").format(", ".join(map(str, invalid))), title=_("Invalid Filter"))
+		normalized["status"] = statuses
+	follow_up = filters.get("follow_up")
+	if follow_up:
+		if follow_up not in FOLLOW_UP_FILTERS:
+			frappe.throw(_("Unknown follow-up filter: {0}").format(follow_up), title=_("Invalid Filter"))
+		normalized["follow_up"] = follow_up
+	meta = frappe.get_meta("Pipeline Opportunity")
+	for key in ("source", "interest"):
+		value = filters.get(key)
+		if value:
+			options = (meta.get_field(key).options or "").split("\n")
+			if value not in options:
+				frappe.throw(
+					_("Unknown {0}: {1}").format(_(meta.get_label(key)), value), title=_("Invalid Filter")
+				)
+			normalized[key] = value
+	q = (filters.get("q") or "").strip()
+	if q:
+		normalized["q"] = q[:140]
+	return normalized
+
+
+def list_filters(team: str, filters: dict) -> tuple[list, list]:
+	"""`frappe.get_list` filters and or_filters for a team's board with normalized filters."""
+	conditions = [["team", "=", team]]
+	conditions.append(["status", "in", filters.get("status") or list(ACTIVE_STATUSES)])
+	owner = filters.get("owner")
+	if owner == "me":
+		conditions.append(["opportunity_owner", "=", frappe.session.user])
+	elif owner == "unassigned":
+		conditions.append(["opportunity_owner", "is", "not set"])
+	elif owner:
+		conditions.append(["opportunity_owner", "=", owner])
+	follow_up = filters.get("follow_up")
+	if follow_up == "due":
+		conditions.append(["follow_up_on", "<=", now_datetime()])
+	elif follow_up == "upcoming":
+		conditions.append(["follow_up_on", ">", now_datetime()])
+	elif follow_up == "none":
+		conditions.append(["follow_up_on", "is", "not set"])
+	for key in ("source", "interest"):
+		if filters.get(key):
+			conditions.append([key, "=", filters[key]])
+	or_filters = []
+	if filters.get("q"):
+		pattern = "%{}%".format(filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+		or_filters = [[field, "like", pattern] for field in SEARCH_FIELDS]
+	return conditions, or_filters
+
+
+# Reads
+# -----
+
+
+def get_team_stages(team: str) -> list[dict]:
+	return frappe.get_list(
+		"Funnel Stage",
+		filters={"team": team},
+		fields=["name", "stage_name", "stage_type", "sequence", "probability", "color"],
+		order_by="sequence asc, name asc",
+	)
+
+
+def get_column_totals(team: str, filters: dict) -> dict[str, dict]:
+	conditions, or_filters = list_filters(team, filters)
+	rows = frappe.get_list(
+		"Pipeline Opportunity",
+		filters=conditions,
+		or_filters=or_filters,
+		fields=[
+			"stage",
+			"count(`tabPipeline Opportunity`.`name`) as count",
+			"sum(`tabPipeline Opportunity`.`amount`) as amount",
+			"sum(`tabPipeline Opportunity`.`weighted_amount`) as weighted_amount",
+		],
+		group_by="`tabPipeline Opportunity`.`stage`",
+		order_by="",
+	)
+	return {row.stage: row for row in rows}
+
+
+def get_cards(team: str, stages: list[str], filters: dict, start: int = 0, limit: int = DEFAULT_LIMIT) -> list:
+	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query."""
+	if not stages:
+		return []
+	conditions, or_filters = list_filters(team, filters)
+	queries = [
+		frappe.get_list(
+			"Pipeline Opportunity",
+			filters=[*conditions, ["stage", "=", stage]],
+			or_filters=or_filters,
+			fields=[f"`tabPipeline Opportunity`.`{field}`" for field in CARD_FIELDS],
+			order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
+			limit_start=start,
+			limit_page_length=limit,
+			run=False,
+		)
+		for stage in stages
+	]
+	if len(queries) == 1:
+		return frappe.db.sql(queries[0], as_dict=True)
+	return frappe.db.sql(" union all ".join(f"({query})" for query in queries), as_dict=True)
+
+
+def get_user_details(users) -> dict[str, dict]:
+	users = sorted({user for user in users if user})
+	if not users:
+		return {}
+	rows = frappe.get_all(
+		"User", filters={"name": ("in", users)}, fields=["name", "full_name", "user_image"]
+	)
+	return {row.name: {"full_name": row.full_name or row.name, "image": row.user_image} for row in rows}
+
+
+def card_from_doc(doc) -> dict:
+	return {field: doc.get(field) for field in CARD_FIELDS}
+
+
+def clamp_limit(limit) -> int:
+	return min(max(cint(limit) or DEFAULT_LIMIT, 1), MAX_LIMIT)
+
+
+# Positions
+# ---------
+
+
+def rank_for_position(doc, above: str | None = None, below: str | None = None) -> int:
+	"""The board_rank that places `doc` after card `above` and before card `below` in the column of
+	doc.team / doc.stage. Either neighbour may be missing (or belong to another column, then it is
+	ignored): the other neighbour's adjacent card is looked up. Neither means the top of the column."""
+	neighbours = {}
+	names = [name for name in (above, below) if name and name != doc.name]
+	if names:
+		opportunity = frappe.qb.DocType("Pipeline Opportunity")
+		neighbours = dict(
+			frappe.qb.from_(opportunity)
+			.select(opportunity.name, opportunity.board_rank)
+			.where(
+				opportunity.name.isin(names)
+				& (opportunity.team == doc.team)
+				& (opportunity.stage == doc.stage)
+				& opportunity.board_rank.isnotnull()
+			)
+			.run()
+		)
+	upper = (above, neighbours[above]) if above in neighbours else None
+	lower = (below, neighbours[below]) if below in neighbours else None
+	if upper and lower and upper[1] >= lower[1]:
+		lower = None  # stale or tied neighbours: trust the card above
+	if upper and not lower:
+		lower = _adjacent(doc, upper, after=True)
+		if not lower:
+			return upper[1] + RANK_GAP
+	elif lower and not upper:
+		upper = _adjacent(doc, lower, after=False)
+		if not upper:
+			return lower[1] - RANK_GAP
+	elif not upper:
+		return top_rank(doc.team, doc.stage, exclude=doc.name)
+	if lower[1] - upper[1] < 2:
+		rebalance_column(doc.team, doc.stage)
+		return rank_for_position(doc, above, below)
+	return (upper[1] + lower[1]) // 2
+
+
+def _adjacent(doc, card: tuple[str, int], after: bool) -> tuple[str, int] | None:
+	opportunity = frappe.qb.DocType("Pipeline Opportunity")
+	name, rank = card
+	if after:
+		beyond = (opportunity.board_rank > rank) | ((opportunity.board_rank == rank) & (opportunity.name > name))
+	else:
+		beyond = (opportunity.board_rank < rank) | ((opportunity.board_rank == rank) & (opportunity.name < name))
+	order = frappe.qb.asc if after else frappe.qb.desc
+	rows = (
+		frappe.qb.from_(opportunity)
+		.select(opportunity.name, opportunity.board_rank)
+		.where(
+			(opportunity.team == doc.team)
+			& (opportunity.stage == doc.stage)
+			& (opportunity.name != doc.name)
+			& beyond
+		)
+		.orderby(opportunity.board_rank, order=order)
+		.orderby(opportunity.name, order=order)
+		.limit(1)
+		.run()
+	)
+	return tuple(rows[0]) if rows else None
+
+
+def top_rank(team: str, stage: str, exclude: str | None = None) -> int:
+	"""A rank above every card of the column."""
+	opportunity = frappe.qb.DocType("Pipeline Opportunity")
+	query = (
+		frappe.qb.from_(opportunity)
+		.select(opportunity.board_rank)
+		.where((opportunity.team == team) & (opportunity.stage == stage) & opportunity.board_rank.isnotnull())
+		.orderby(opportunity.board_rank)
+		.limit(1)
+	)
+	if exclude:
+		query = query.where(opportunity.name != exclude)
+	rows = query.run()
+	return rows[0][0] - RANK_GAP if rows else 0
+
+
+def rebalance_column(team: str, stage: str) -> None:
+	"""Renumbers one column's ranks evenly, keeping the order. Runs only when repeated moves to one
+	spot have used up the gap there; boards showing the column reload it."""
+	frappe.db.sql(
+		"""update `tabPipeline Opportunity` opportunity
+		join (
+			select name, row_number() over (order by board_rank, name) as position
+			from `tabPipeline Opportunity`
+			where team = %(team)s and stage = %(stage)s
+		) ranked on ranked.name = opportunity.name
+		set opportunity.board_rank = ranked.position * %(gap)s""",
+		{"team": team, "stage": stage, "gap": RANK_GAP},
+	)
+	from pipeline_app.realtime import publish_team_refresh
+
+	publish_team_refresh(team, stage)
+
+
+def set_board_rank(doc) -> None:
+	"""Called from validate: a card entering a column goes on top of it, unless the board placed it
+	(doc.flags.board_rank set by move_opportunity)."""
+	before = doc.get_doc_before_save()
+	if doc.flags.board_rank is not None:
+		doc.board_rank = doc.flags.board_rank
+	elif before is None or before.stage != doc.stage or before.team != doc.team or doc.board_rank is None:
+		doc.board_rank = top_rank(doc.team, doc.stage, exclude=None if doc.is_new() else doc.name)

@@ -1,0 +1,118 @@
+"""Who receives which realtime event: the one place that decides it.
+
+Frappe v15 sends each saved document's `list_update` to the doctype's room, which every user with
+read permission on the doctype may join, and `publish_realtime(doctype=X)` without a docname reaches
+every desk user: both would leak names across teams. Pipeline documents therefore replace
+`notify_update` (see their controllers): `list_update` and the board's `pipeline_board` events go to
+the personal room of each user allowed to read the document, and to no one else. `doc_update` keeps
+going to the document's own room, which Frappe lets only readers of that document join.
+
+Events are sent after the transaction commits, so a rolled back change never reaches a board.
+"""
+
+from functools import partial
+
+import frappe
+from frappe.realtime import emit_via_redis, get_user_room
+
+from pipeline_app.board import card_from_doc
+from pipeline_app.teams import MANAGER_ROLES
+
+BOARD_EVENT = "pipeline_board"
+
+
+def team_audience(team: str) -> list[str]:
+	"""Enabled users who may see a team's records: its members and the pipeline managers."""
+	member = frappe.qb.DocType("Pipeline Team Member")
+	has_role = frappe.qb.DocType("Has Role")
+	user = frappe.qb.DocType("User")
+	members = (
+		frappe.qb.from_(member)
+		.join(user)
+		.on(user.name == member.user)
+		.select(member.user)
+		.where((member.parenttype == "Pipeline Team") & (member.parent == team) & (user.enabled == 1))
+		.run(pluck=True)
+	)
+	managers = (
+		frappe.qb.from_(has_role)
+		.join(user)
+		.on(user.name == has_role.parent)
+		.select(has_role.parent)
+		.where(
+			(has_role.parenttype == "User")
+			& has_role.role.isin(list(MANAGER_ROLES))
+			& (user.enabled == 1)
+			& (user.user_type == "System User")
+		)
+		.run(pluck=True)
+	)
+	return sorted({*members, *managers, "Administrator"})
+
+
+def readers_of(doc) -> list[str]:
+	"""Users of the document's team who may read this very document (role permissions, user
+	permissions and the team rule all checked per user)."""
+	if not doc.get("team"):
+		return ["Administrator"]
+	return [
+		user
+		for user in team_audience(doc.team)
+		if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)
+	]
+
+
+def emit_after_commit(event: str, message: dict, users) -> None:
+	for user in users:
+		frappe.publish_realtime(event, message, user=user, after_commit=True)
+
+
+def notify_readers(doc) -> None:
+	"""Replacement for Document.notify_update: doc_update to the document's room (readers only) and
+	list_update to each reader's own room instead of the doctype's room."""
+	if frappe.flags.in_patch or frappe.flags.in_install:
+		return
+	frappe.publish_realtime(
+		"doc_update",
+		{"modified": doc.modified, "doctype": doc.doctype, "name": doc.name},
+		doctype=doc.doctype,
+		docname=doc.name,
+		after_commit=True,
+	)
+	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
+	for user in readers_of(doc):
+		# publish_realtime always sends list_update to the doctype's room: emit it directly
+		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
+
+
+def publish_opportunity(doc, action: str = "update") -> None:
+	"""A card was created, changed or deleted: tell the boards of whoever may read it. When the
+	opportunity left a team, that team's readers only learn that the card left."""
+	if frappe.flags.in_patch or frappe.flags.in_install:
+		return
+	before = doc.get_doc_before_save() if action == "update" else None
+	previous = card_from_doc(before) if before is not None else None
+	card = None if action == "delete" else card_from_doc(doc)
+	readers = readers_of(doc)
+	message = {"action": action, "name": doc.name, "team": doc.team, "card": card, "previous": previous}
+	emit_after_commit(BOARD_EVENT, message, readers)
+	if before is not None and before.team != doc.team:
+		left = [user for user in readers_of(before) if user not in readers]
+		gone = {"action": "delete", "name": doc.name, "team": before.team, "card": None, "previous": previous}
+		emit_after_commit(BOARD_EVENT, gone, left)
+
+
+def publish_opportunity_names(names) -> None:
+	"""Cards changed by a bulk statement (messages): send their current state."""
+	for name in names:
+		doc = frappe.get_doc("Pipeline Opportunity", name)
+		emit_after_commit(
+			BOARD_EVENT,
+			{"action": "update", "name": doc.name, "team": doc.team, "card": card_from_doc(doc), "previous": None},
+			readers_of(doc),
+		)
+
+
+def publish_team_refresh(team: str, stage: str | None = None) -> None:
+	"""Many cards of a team changed at once (abandonment job, column renumbered): its boards reload."""
+	emit_after_commit(BOARD_EVENT, {"action": "refresh", "team": team, "stage": stage}, team_audience(team))
