@@ -183,9 +183,15 @@ def get_board(team: str | None = None, filters: dict | str | None = None, limit_
 
 @frappe.whitelist()
 def get_stage_cards(
-	team: str, stage: str, start: int = 0, limit: int = 50, filters: dict | str | None = None
+	team: str,
+	stage: str,
+	start: int = 0,
+	limit: int = 50,
+	filters: dict | str | None = None,
+	after: str | None = None,
 ) -> dict:
-	"""The next cards of one column, for scrolling."""
+	"""The next cards of one column, for scrolling: from position `start`, or (better while others
+	move cards) right after card `after`, the last card the board shows."""
 	from pipeline_app import board
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
@@ -196,7 +202,11 @@ def get_stage_cards(
 			title=_("Invalid Stage"),
 		)
 	filters = board.normalize_filters(filters)
-	cards = board.get_cards(team, [stage], filters, max(cint(start), 0), board.clamp_limit(limit))
+	limit = board.clamp_limit(limit)
+	if after:
+		cards = board.get_cards_after(team, stage, after, filters, limit)
+	else:
+		cards = board.get_cards(team, [stage], filters, max(cint(start), 0), limit)
 	return {"cards": cards, "users": board.get_user_details(c.opportunity_owner for c in cards)}
 
 

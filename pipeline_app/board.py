@@ -184,6 +184,26 @@ def get_cards(team: str, stages: list[str], filters: dict, start: int = 0, limit
 	return frappe.db.sql(" union all ".join(f"({query})" for query in queries), as_dict=True)
 
 
+def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int) -> list:
+	"""The cards of a column that follow card `after` (keyset: no offset to scan, and no card skipped
+	or repeated when others move cards above it meanwhile)."""
+	rank = frappe.db.get_value("Pipeline Opportunity", {"name": after, "team": team, "stage": stage}, "board_rank")
+	if rank is None:
+		frappe.throw(_("Card {0} is not in this column").format(frappe.bold(after)), title=_("Invalid Card"))
+	conditions, or_filters = list_filters(team, filters)
+	rows = frappe.get_list(
+		"Pipeline Opportunity",
+		filters=[*conditions, ["stage", "=", stage], ["board_rank", ">=", rank]],
+		or_filters=or_filters,
+		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in CARD_FIELDS],
+		order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
+		limit_page_length=limit + 20,
+	)
+	# equal ranks (two moves to one spot at the same instant) continue by name
+	rows = [row for row in rows if row.board_rank > rank or row.name > after]
+	return rows[:limit]
+
+
 def get_user_details(users) -> dict[str, dict]:
 	users = sorted({user for user in users if user})
 	if not users:

@@ -129,6 +129,10 @@ ensure_bench() {
 		&& ! ls "$BENCH_DIR"/sites/assets/frappe/dist/js/desk.bundle.*.js >/dev/null 2>&1; then
 		log "Building assets"
 		as_bench bench build
+	else
+		# the board's bundle follows the checkout
+		log "Building pipeline_app's assets"
+		as_bench bench build --app pipeline_app 2>&1 | tail -n 3
 	fi
 }
 
@@ -137,11 +141,11 @@ ensure_bench() {
 sync_app() {
 	local dest=$BENCH_DIR/apps/pipeline_app
 	log "Syncing pipeline_app into the bench"
-	as_root rsync -a --delete --exclude .git --exclude node_modules --exclude '__pycache__' \
+	as_root rsync -a --delete --exclude .git --exclude node_modules --exclude '__pycache__' --exclude /pipeline_app/public/dist \
 		--exclude '*.egg-info' "$APP_SRC/" "$dest/"
 	as_root chown -R "$BENCH_USER:$BENCH_USER" "$dest"
-	if ! as_bench ./env/bin/python -c 'import pipeline_app, pytest, requests, freezegun' >/dev/null 2>&1; then
-		as_bench ./env/bin/pip install -q -e "apps/pipeline_app[test]"
+	if ! as_bench ./env/bin/python -c 'import pipeline_app, pytest, requests, freezegun, playwright' >/dev/null 2>&1; then
+		as_bench ./env/bin/pip install -q -e "apps/pipeline_app[test,browser]"
 	fi
 	if ! grep -qx pipeline_app "$BENCH_DIR/sites/apps.txt"; then
 		# apps.txt may lack a trailing newline
@@ -160,9 +164,20 @@ start_redis() {
 	done
 }
 
+# Browsers resolve *.localhost by themselves, but the socket.io server (Node) authenticates each
+# connection by calling the site by name: the name must resolve (what `bench add-to-hosts` does).
+ensure_hosts_entry() {
+	local site=$1
+	if ! getent hosts "$site" >/dev/null 2>&1; then
+		log "Adding $site to /etc/hosts"
+		echo "127.0.0.1 $site" | as_root tee -a /etc/hosts >/dev/null
+	fi
+}
+
 # new_site NAME [--force]: creates a site with pipeline_app unless it exists (or always with --force).
 new_site() {
 	local site=$1 force=${2:-}
+	ensure_hosts_entry "$site"
 	if [ "$force" = --force ] || [ ! -f "$BENCH_DIR/sites/$site/site_config.json" ]; then
 		log "Creating site $site"
 		bench_cmd new-site "$site" --force --mariadb-root-password "$DB_ROOT_PASSWORD" \
@@ -183,14 +198,23 @@ setup_all() {
 	start_redis
 }
 
-# The bench's processes: web server, socket.io server, scheduler and a worker, under honcho.
+# Empties the bench's job queue. Jobs left by a dropped site (the install test's scratch site) make
+# RQ workers crash while cleaning their registries; the test suite starts from an empty queue.
+flush_job_queue() {
+	local port
+	port=$(awk '/^port/ {print $2}' "$BENCH_DIR/config/redis_queue.conf")
+	redis-cli -p "$port" flushdb >/dev/null
+}
+
+# The bench's processes: web server, socket.io server, scheduler and a worker, under honcho, as
+# `bench start` runs them (DEV_SERVER tells the desk to reach socket.io on its own port).
 SERVICES_PROCFILE=Procfile.pipeline
 SERVICES_PIDFILE=$BENCH_DIR/config/pids/pipeline-services.pid
 WEB_PORT=${WEB_PORT:-8000}
 
 write_procfile() {
 	as_bench bash -c "cat > $SERVICES_PROCFILE" <<PROC
-web: bench serve --port $WEB_PORT --noreload
+web: env DEV_SERVER=1 bench serve --port $WEB_PORT --noreload
 socketio: node apps/frappe/socketio.js
 schedule: bench schedule
 worker: bench worker

@@ -1,0 +1,66 @@
+// The board's filters: kept in the URL, saved as named views per user (Frappe's User Settings),
+// and matched against cards arriving by realtime, as the server matches them (pipeline_app/board.py).
+
+export const FILTER_KEYS = ["owner", "status", "follow_up", "source", "interest", "q"];
+export const ACTIVE_STATUSES = ["Open", "On Hold", "Won", "Lost"];
+const VIEWS_KEY = "pipeline_board_views";
+const DOCTYPE = "Pipeline Opportunity";
+
+export function from_url() {
+	const params = new URLSearchParams(window.location.search);
+	const filters = {};
+	for (const key of FILTER_KEYS) {
+		const value = params.get(key);
+		if (value) filters[key] = value;
+	}
+	return { team: params.get("team") || null, filters };
+}
+
+export function to_url(team, filters) {
+	const params = new URLSearchParams();
+	if (team) params.set("team", team);
+	for (const key of FILTER_KEYS) {
+		if (filters[key]) params.set(key, filters[key]);
+	}
+	const query = params.toString();
+	const url = window.location.pathname + (query ? `?${query}` : "");
+	if (url !== window.location.pathname + window.location.search) {
+		window.history.replaceState(window.history.state, "", url);
+	}
+}
+
+export function matches(card, filters, user) {
+	const statuses = filters.status ? [filters.status] : ACTIVE_STATUSES;
+	if (!statuses.includes(card.status)) return false;
+	if (filters.owner === "me" && card.opportunity_owner !== user) return false;
+	if (filters.owner === "unassigned" && card.opportunity_owner) return false;
+	if (filters.owner && !["me", "unassigned"].includes(filters.owner)) {
+		if (card.opportunity_owner !== filters.owner) return false;
+	}
+	if (filters.follow_up) {
+		const due = card.follow_up_on && frappe.datetime.str_to_obj(card.follow_up_on);
+		const now = frappe.datetime.str_to_obj(frappe.datetime.now_datetime());
+		if (filters.follow_up === "none" && due) return false;
+		if (filters.follow_up === "due" && !(due && due <= now)) return false;
+		if (filters.follow_up === "upcoming" && !(due && due > now)) return false;
+	}
+	for (const key of ["source", "interest"]) {
+		if (filters[key] && card[key] !== filters[key]) return false;
+	}
+	if (filters.q) {
+		const needle = filters.q.toLowerCase();
+		const found = ["title", "contact_name", "contact_email", "contact_phone", "name"].some((field) =>
+			(card[field] || "").toLowerCase().includes(needle)
+		);
+		if (!found) return false;
+	}
+	return true;
+}
+
+export function saved_views() {
+	return (frappe.get_user_settings(DOCTYPE) || {})[VIEWS_KEY] || {};
+}
+
+export function save_views(views) {
+	return frappe.model.user_settings.save(DOCTYPE, VIEWS_KEY, views);
+}

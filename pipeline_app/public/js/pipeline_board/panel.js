@@ -1,0 +1,281 @@
+// The card detail panel: quick controls for one opportunity. Each control saves through
+// update_opportunity (same rules as the form, conflict-checked), and redraws from the card the
+// server answers with or that realtime brings.
+
+import { post } from "./api";
+import { money, user_name } from "./card";
+
+const esc = (value) => frappe.utils.escape_html(value == null ? "" : String(value));
+
+export class CardPanel {
+	constructor(board) {
+		this.board = board;
+		this.store = board.store;
+		this.name = null;
+		this.$panel = $(`<aside class="pb-panel" role="dialog" aria-modal="false" hidden
+			aria-label="${esc(__("Opportunity"))}"></aside>`).appendTo(board.$body);
+		this.$panel.on("keydown", (e) => {
+			if (e.key === "Escape") this.close();
+		});
+	}
+
+	open(name) {
+		this.name = name;
+		this.description = null;
+		this.render();
+		this.$panel.prop("hidden", false);
+		this.$panel.find(".pb-panel-close").trigger("focus");
+		frappe.db.get_value("Pipeline Opportunity", name, "description").then((r) => {
+			if (this.name !== name) return;
+			this.description = (r.message && r.message.description) || "";
+			this.controls.description && this.controls.description.set_value(this.description);
+		});
+	}
+
+	close() {
+		const name = this.name;
+		this.name = null;
+		this.$panel.prop("hidden", true).empty();
+		if (name) this.board.focus_card(name);
+	}
+
+	on_card_change(name) {
+		if (name !== this.name || this.$panel.prop("hidden")) return;
+		if (!this.store.find_card(name)) {
+			this.$panel.html(
+				`<div class="pb-panel-gone">${esc(__("This opportunity is no longer on this board."))}</div>
+				<button class="btn btn-default btn-sm pb-panel-close">${esc(__("Close"))}</button>`
+			);
+			this.$panel.find(".pb-panel-close").on("click", () => this.close());
+			return;
+		}
+		if (this.editing) return; // keep what the user is typing; the save will report a conflict
+		this.render();
+	}
+
+	card() {
+		return this.store.find_card(this.name);
+	}
+
+	render() {
+		const card = this.card();
+		if (!card) return this.close();
+		const info = this.store.team_info;
+		const column = this.store.column(card.stage);
+		this.$panel.html(`
+			<div class="pb-panel-head">
+				<div>
+					<div class="pb-panel-title">${esc(card.title || card.name)}</div>
+					<div class="text-muted small">${esc(card.name)} · ${esc(card.contact_name || "")}</div>
+				</div>
+				<button class="btn btn-default btn-xs pb-panel-close" aria-label="${esc(__("Close"))}">
+					${frappe.utils.icon("close", "sm")}</button>
+			</div>
+			<div class="pb-panel-status">
+				<span class="indicator-pill ${this.status_color(card.status)}">${esc(__(card.status))}</span>
+				${column ? `<span class="text-muted">${esc(__(column.stage_name))}</span>` : ""}
+			</div>
+			<div class="pb-panel-fields"></div>
+			<div class="pb-panel-outcome"></div>
+			<div class="pb-panel-actions">
+				<a class="btn btn-default btn-sm pb-open-form" href="/app/pipeline-opportunity/${encodeURIComponent(
+					card.name
+				)}">${esc(__("Open full form"))}</a>
+				${
+					frappe.model.can_delete("Pipeline Opportunity")
+						? `<button class="btn btn-danger btn-sm pb-delete">${esc(__("Delete"))}</button>`
+						: ""
+				}
+			</div>`);
+		this.$panel.find(".pb-panel-close").on("click", () => this.close());
+		this.$panel.find(".pb-delete").on("click", () => this.confirm_delete());
+		this.make_controls(card, info);
+		this.make_outcome_buttons(card);
+	}
+
+	status_color(status) {
+		return { Won: "green", Lost: "red", "On Hold": "orange", Abandoned: "gray" }[status] || "blue";
+	}
+
+	make_controls(card, info) {
+		const $fields = this.$panel.find(".pb-panel-fields");
+		this.controls = {};
+		const member_options = [
+			{ value: "", label: __("Unassigned") },
+			...info.members.map((m) => ({ value: m.user, label: user_name(this.store.users, m.user) })),
+		];
+		this.select("opportunity_owner", __("Owner"), member_options, card.opportunity_owner || "", $fields);
+		this.select(
+			"team",
+			__("Team"),
+			this.store.teams.map((t) => ({ value: t, label: t })),
+			card.team,
+			$fields
+		);
+		this.select(
+			"stage",
+			__("Stage"),
+			this.store.columns.map((c) => ({ value: c.name, label: __(c.stage_name) })),
+			card.stage,
+			$fields
+		);
+		this.editable("follow_up_on", __("Follow-up"), "Datetime", card.follow_up_on, $fields, {
+			clear: __("Clear"),
+		});
+		if (info.deal_amount_enabled) {
+			this.editable("amount", __("Amount"), "Currency", card.amount, $fields, {
+				reset: __("Reset"),
+				options: "currency",
+				hint: `${__("Weighted")} ${money(card.weighted_amount, card.currency || info.currency)}`,
+			});
+		}
+		this.editable("description", __("Description"), "Small Text", this.description ?? "", $fields, {});
+	}
+
+	select(fieldname, label, options, value, $parent) {
+		const $wrap = $(`<div class="pb-control pb-control-${fieldname}"></div>`).appendTo($parent);
+		const control = frappe.ui.form.make_control({
+			df: { fieldname, label, fieldtype: "Select", options },
+			parent: $wrap,
+			render_input: true,
+		});
+		control.set_input(value);
+		control.$input.on("change", async () => {
+			const next = control.get_value();
+			if (next === value) return;
+			if (fieldname === "stage" && this.store.column(next)?.stage_type === "Lost") {
+				const reason = await this.ask_lost_reason();
+				if (!reason) return control.set_input(value);
+				return this.save({ stage: next, ...reason });
+			}
+			this.save({ [fieldname]: next || null });
+		});
+		this.controls[fieldname] = control;
+	}
+
+	// A control with explicit Save / Cancel (and Clear or Reset) buttons.
+	editable(fieldname, label, fieldtype, value, $parent, extra) {
+		const $wrap = $(`<div class="pb-control pb-control-${fieldname}"></div>`).appendTo($parent);
+		const control = frappe.ui.form.make_control({
+			df: { fieldname, label, fieldtype, options: extra.options },
+			parent: $wrap,
+			render_input: true,
+			doc: fieldtype === "Currency" ? { currency: this.store.team_info.currency } : undefined,
+		});
+		control.set_value(value ?? "");
+		const $buttons = $(`<div class="pb-control-buttons">
+			<button class="btn btn-primary btn-xs pb-save">${esc(__("Save"))}</button>
+			<button class="btn btn-default btn-xs pb-cancel">${esc(__("Cancel"))}</button>
+			${extra.clear ? `<button class="btn btn-default btn-xs pb-clear">${esc(extra.clear)}</button>` : ""}
+			${extra.reset ? `<button class="btn btn-default btn-xs pb-reset">${esc(extra.reset)}</button>` : ""}
+			${extra.hint ? `<span class="text-muted small pb-hint">${extra.hint}</span>` : ""}
+		</div>`).appendTo($wrap);
+		$wrap.on("input change focusin", "input, textarea", () => {
+			this.editing = true;
+		});
+		$buttons.find(".pb-save").on("click", () => {
+			let next = control.get_value();
+			if (fieldtype === "Currency") next = flt(next);
+			this.save({ [fieldname]: next || (fieldtype === "Currency" ? 0 : null) });
+		});
+		$buttons.find(".pb-cancel").on("click", () => {
+			this.editing = false;
+			control.set_value(fieldname === "description" ? this.description : this.card()[fieldname] ?? "");
+		});
+		$buttons.find(".pb-clear").on("click", () => this.save({ [fieldname]: null }));
+		$buttons.find(".pb-reset").on("click", () => this.save({ [fieldname]: 0 }));
+		this.controls[fieldname] = control;
+	}
+
+	make_outcome_buttons(card) {
+		const $outcome = this.$panel.find(".pb-panel-outcome");
+		const buttons = [];
+		if (card.status !== "Won") buttons.push(["won", __("Won"), () => this.save({ status: "Won" })]);
+		if (card.status !== "Lost") buttons.push(["lost", __("Lost"), () => this.mark_lost()]);
+		if (card.status !== "On Hold") buttons.push(["hold", __("On Hold"), () => this.hold()]);
+		if (card.status !== "Open") buttons.push(["reopen", __("Reopen"), () => this.save({ status: "Open" })]);
+		for (const [key, label, action] of buttons) {
+			$(`<button class="btn btn-default btn-sm pb-outcome-${key}">${esc(label)}</button>`)
+				.on("click", action)
+				.appendTo($outcome);
+		}
+	}
+
+	ask_lost_reason() {
+		return new Promise((resolve) => {
+			let done = false;
+			const dialog = new frappe.ui.Dialog({
+				title: __("Mark Lost"),
+				fields: [
+					{
+						fieldname: "lost_reason",
+						fieldtype: "Link",
+						options: "Pipeline Lost Reason",
+						label: __("Lost Reason"),
+						reqd: 1,
+					},
+					{ fieldname: "lost_detail", fieldtype: "Small Text", label: __("Lost Detail") },
+				],
+				primary_action_label: __("Mark Lost"),
+				primary_action(values) {
+					done = true;
+					dialog.hide();
+					resolve(values);
+				},
+			});
+			dialog.onhide = () => !done && resolve(null);
+			dialog.show();
+		});
+	}
+
+	async mark_lost() {
+		const values = await this.ask_lost_reason();
+		if (values) this.save({ status: "Lost", ...values });
+	}
+
+	hold() {
+		const dialog = new frappe.ui.Dialog({
+			title: __("Put On Hold"),
+			fields: [{ fieldname: "on_hold_until", fieldtype: "Date", label: __("On Hold Until"), reqd: 1 }],
+			primary_action_label: __("Put On Hold"),
+			primary_action: (values) => {
+				dialog.hide();
+				this.save({ status: "On Hold", on_hold_until: values.on_hold_until });
+			},
+		});
+		dialog.show();
+	}
+
+	async save(values) {
+		const name = this.name;
+		this.editing = false;
+		const card = await this.board.run(this.store.update(name, values, !("description" in values)));
+		if (card && "description" in values) this.description = values.description || "";
+		if (this.name === name) this.render();
+		return card;
+	}
+
+	confirm_delete() {
+		const card = this.card();
+		const column = this.store.column(card.stage);
+		frappe.confirm(
+			__("Delete opportunity {0} ({1}) of funnel {2}, stage {3}? This cannot be undone.", [
+				`<b>${esc(card.name)}</b>`,
+				esc(card.title || ""),
+				`<b>${esc(card.team)}</b>`,
+				`<b>${esc(column ? __(column.stage_name) : card.stage)}</b>`,
+			]),
+			async () => {
+				try {
+					await post("frappe.client.delete", { doctype: "Pipeline Opportunity", name: card.name });
+				} catch (error) {
+					frappe.msgprint({ title: __("Not deleted"), message: error.message, indicator: "red" });
+					return;
+				}
+				this.store.apply_card(card.name, null);
+				this.close();
+				frappe.show_alert({ message: __("Opportunity {0} deleted", [esc(card.name)]), indicator: "green" });
+			}
+		);
+	}
+}

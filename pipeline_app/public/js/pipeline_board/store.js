@@ -1,0 +1,221 @@
+// Board state: the columns of one team with their totals and loaded cards. Every change, local or
+// from the server (answers, realtime events), goes through `apply_card`, which keeps the totals
+// right by undoing the contribution of the card's last known state before adding the new one.
+
+import { get, post, Conflict } from "./api";
+import { matches } from "./filters";
+
+const PAGE = 50;
+
+export function compare_cards(a, b) {
+	const ra = a.board_rank ?? 0;
+	const rb = b.board_rank ?? 0;
+	if (ra !== rb) return ra < rb ? -1 : 1;
+	return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+export class BoardStore {
+	constructor() {
+		this.team = null;
+		this.filters = {};
+		this.columns = [];
+		this.users = {};
+		this.known = new Map(); // name -> the card state the totals reflect
+		this.listeners = new Set();
+		this.generation = 0;
+	}
+
+	subscribe(listener) {
+		this.listeners.add(listener);
+		return () => this.listeners.delete(listener);
+	}
+
+	emit(change) {
+		for (const listener of this.listeners) listener(change);
+	}
+
+	column(stage) {
+		return this.columns.find((column) => column.name === stage);
+	}
+
+	find_card(name) {
+		for (const column of this.columns) {
+			const card = column.cards.find((c) => c.name === name);
+			if (card) return card;
+		}
+		return this.known.get(name) || null;
+	}
+
+	async load(team, filters) {
+		const generation = ++this.generation;
+		const data = await get("get_board", {
+			team: team || undefined,
+			filters: JSON.stringify(filters || {}),
+			limit_per_stage: PAGE,
+		});
+		if (generation !== this.generation) return; // a newer load won
+		this.team = data.team.name;
+		this.team_info = data.team;
+		this.teams = data.teams;
+		this.filters = data.filters;
+		this.users = data.users;
+		this.known = new Map();
+		this.columns = data.columns.map((column) => {
+			column.cards.forEach((card) => this.known.set(card.name, card));
+			return { ...column, loading: false };
+		});
+		this.emit({ type: "load" });
+	}
+
+	has_more(column) {
+		return column.cards.length < column.count;
+	}
+
+	async load_more(stage) {
+		const column = this.column(stage);
+		if (!column || column.loading || !this.has_more(column)) return;
+		column.loading = true;
+		const generation = this.generation;
+		const last = column.cards[column.cards.length - 1];
+		try {
+			const data = await get("get_stage_cards", {
+				team: this.team,
+				stage,
+				start: column.cards.length,
+				limit: PAGE,
+				after: last ? last.name : undefined,
+				filters: JSON.stringify(this.filters),
+			});
+			if (generation !== this.generation) return;
+			Object.assign(this.users, data.users);
+			const present = new Set(column.cards.map((card) => card.name));
+			for (const card of data.cards) {
+				if (present.has(card.name)) continue;
+				column.cards.push(card);
+				this.known.set(card.name, card);
+			}
+			if (!data.cards.length) column.count = column.cards.length;
+		} finally {
+			column.loading = false;
+		}
+		this.emit({ type: "column", stage });
+	}
+
+	// The one way a card changes on the board. `card` is its new state (null: gone).
+	apply_card(name, card, previous) {
+		const old = this.known.get(name) || previous || null;
+		if (card && old && old !== card && card.modified < old.modified) return; // stale event
+		const touched = new Set();
+		if (old && this.counts(old)) {
+			const column = this.column(old.stage);
+			if (column) {
+				column.count = Math.max(0, column.count - 1);
+				column.amount -= old.amount || 0;
+				column.weighted_amount -= old.weighted_amount || 0;
+				touched.add(column.name);
+			}
+		}
+		for (const column of this.columns) {
+			const index = column.cards.findIndex((c) => c.name === name);
+			if (index >= 0) {
+				column.cards.splice(index, 1);
+				touched.add(column.name);
+			}
+		}
+		if (card && this.counts(card)) {
+			const column = this.column(card.stage);
+			if (column) {
+				column.count += 1;
+				column.amount += card.amount || 0;
+				column.weighted_amount += card.weighted_amount || 0;
+				this.place(column, card);
+				touched.add(column.name);
+			}
+			this.known.set(name, card);
+		} else {
+			this.known.delete(name);
+		}
+		this.emit({ type: "cards", stages: [...touched], name });
+	}
+
+	counts(card) {
+		return card.team === this.team && matches(card, this.filters, frappe.session.user);
+	}
+
+	place(column, card) {
+		const cards = column.cards;
+		const index = cards.findIndex((other) => compare_cards(card, other) < 0);
+		if (index >= 0) {
+			cards.splice(index, 0, card);
+		} else if (cards.length >= column.count - 1 || !cards.length) {
+			// the column is fully loaded: the card belongs at its end
+			cards.push(card);
+		}
+		// otherwise it sorts after the loaded cards and comes with scrolling
+	}
+
+	on_event(event) {
+		if (event.action === "refresh") {
+			if (event.team === this.team) this.emit({ type: "stale" });
+			return;
+		}
+		const concerns = event.team === this.team || (event.previous && event.previous.team === this.team);
+		if (!concerns && !this.known.has(event.name)) return;
+		this.apply_card(event.name, event.card, event.previous);
+	}
+
+	// Moves a card at once on screen, then asks the server. On a conflict the card goes where it
+	// truly is; when refused it goes back.
+	async move(name, stage, before, after) {
+		const card = this.find_card(name);
+		if (!card) return;
+		const column = this.column(stage);
+		const neighbours = column.cards.filter((c) => c.name !== name);
+		const above = neighbours.find((c) => c.name === after);
+		const below = neighbours.find((c) => c.name === before);
+		let rank = card.board_rank;
+		if (above && below) rank = (above.board_rank + below.board_rank) / 2;
+		else if (above) rank = above.board_rank + 1;
+		else if (below) rank = below.board_rank - 1;
+		const moved = { ...card, stage, board_rank: rank };
+		return this.change(card, moved, () =>
+			post("move_opportunity", {
+				name,
+				stage,
+				expected_modified: card.modified,
+				before: before || null,
+				after: after || null,
+			})
+		);
+	}
+
+	async update(name, values, optimistic = true) {
+		const card = this.find_card(name);
+		if (!card) return;
+		const changed = optimistic ? { ...card, ...values } : card;
+		return this.change(card, changed, () =>
+			post("update_opportunity", { name, values, expected_modified: card.modified })
+		);
+	}
+
+	async change(card, optimistic, request) {
+		if (optimistic !== card) this.apply_card(card.name, optimistic);
+		try {
+			const result = await request();
+			this.apply_card(card.name, result.card);
+			return result.card;
+		} catch (error) {
+			if (error instanceof Conflict) {
+				Object.assign(this.users, error.users);
+				this.apply_card(card.name, error.card);
+			} else {
+				this.apply_card(card.name, card);
+			}
+			throw error;
+		}
+	}
+
+	remember_users(users) {
+		Object.assign(this.users, users || {});
+	}
+}
