@@ -297,6 +297,7 @@ def add_opportunity(
 		contact = _create_contact(first_name, last_name, email, phone)
 	elif not frappe.has_permission("Contact", "read", doc=contact):
 		frappe.throw(_("You cannot use contact {0}").format(frappe.bold(contact)), frappe.PermissionError)
+	title = (title or "").strip() or frappe.db.get_value("Contact", contact, "full_name") or contact
 	doc = frappe.get_doc(
 		{**values, "doctype": "Pipeline Opportunity", "team": team, "contact": contact, "title": title}
 	)

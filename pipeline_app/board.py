@@ -115,6 +115,8 @@ def list_filters(team: str, filters: dict) -> tuple[list, list]:
 		conditions.append(["opportunity_owner", "=", owner])
 	follow_up = filters.get("follow_up")
 	if follow_up == "due":
+		# frappe.get_list compares ifnull(value, '0001-01-01'): exclude the unset ones explicitly
+		conditions.append(["follow_up_on", "is", "set"])
 		conditions.append(["follow_up_on", "<=", now_datetime()])
 	elif follow_up == "upcoming":
 		conditions.append(["follow_up_on", ">", now_datetime()])

@@ -3,6 +3,8 @@ the opportunity. Whatever creates the Communication (an Email Account, `pipeline
 the webhook), `on_communication` keeps the opportunity's conversation fields current and moves a
 first-stage opportunity to the team's "contact replied" stage on an inbound reply."""
 
+import html
+
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Coalesce
@@ -182,7 +184,10 @@ def on_communication(communication, method=None):
 		return
 	inbound = communication.sent_or_received == "Received"
 	when = get_datetime(communication.communication_date or now_datetime())
-	preview = strip_html(cstr(communication.content or communication.subject)).strip()[:PREVIEW_LENGTH]
+	# plain text without markup: entities decoded, then any tag they spelled dropped too (Frappe's own
+	# list and form views print this field as it is; the board escapes it anyway)
+	preview = strip_html(html.unescape(strip_html(cstr(communication.content or communication.subject)))).strip()
+	preview = preview[:PREVIEW_LENGTH]
 	opportunity = frappe.qb.DocType("Pipeline Opportunity")
 	update = (
 		frappe.qb.update(opportunity)

@@ -1,0 +1,494 @@
+"""The Pipeline Board's server API, in process against the real site: columns and totals, card order,
+filters, paging, moves and their conflicts, quick-control updates, Add New, permissions, query counts
+and who receives the realtime events."""
+
+from contextlib import contextmanager
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, add_to_date, now_datetime, random_string
+
+from pipeline_app import api
+from pipeline_app.board import RANK_GAP
+from pipeline_app.realtime import BOARD_EVENT
+from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, stage_named
+
+
+@contextmanager
+def count_queries():
+	"""Counts the queries sent to MariaDB (frappe.get_list(run=False) only builds SQL: not counted)."""
+	executed = []
+	original = frappe.db.__class__.sql
+
+	def sql(self, query, *args, **kwargs):
+		if kwargs.get("run", True):
+			executed.append(str(query))
+		return original(self, query, *args, **kwargs)
+
+	frappe.db.__class__.sql = sql
+	try:
+		yield executed
+	finally:
+		frappe.db.__class__.sql = original
+
+
+def realtime_log():
+	return list(getattr(frappe.local, "_realtime_log", None) or [])
+
+
+def clear_realtime_log():
+	frappe.local._realtime_log = []
+
+
+class BoardTestCase(FrappeTestCase):
+	def setUp(self):
+		self.seller = make_user()
+		self.colleague = make_user()
+		self.outsider = make_user()
+		self.team = make_team(members=[self.seller, self.colleague], deal_amount_enabled=1).name
+		self.other_team = make_team(members=[self.outsider], template="Deal funnel").name
+		self.new = stage_named(self.team, "New")
+		self.qualification = stage_named(self.team, "Qualification")
+		self.lost = stage_named(self.team, "Lost")
+
+	def column(self, board, stage):
+		return next(c for c in board["columns"] if c["name"] == stage)
+
+	def names(self, board, stage):
+		return [card.name for card in self.column(board, stage)["cards"]]
+
+	def stored(self, name):
+		return frappe.db.get_value(
+			"Pipeline Opportunity",
+			name,
+			["team", "stage", "status", "board_rank", "modified", "opportunity_owner", "amount", "title"],
+			as_dict=True,
+		)
+
+
+class TestBoardRead(BoardTestCase):
+	def test_columns_follow_stage_order_with_counts_and_totals(self):
+		make_opportunity(self.team, amount=100, opportunity_owner=self.seller)
+		make_opportunity(self.team, amount=50)
+		make_opportunity(self.team, stage=self.qualification, amount=1000)
+		board = api.get_board(self.team)
+		stages = frappe.get_all("Funnel Stage", {"team": self.team}, pluck="name", order_by="sequence asc")
+		self.assertEqual([c["name"] for c in board["columns"]], stages)
+		new = self.column(board, self.new)
+		self.assertEqual((new["count"], new["amount"]), (2, 150))
+		probability = frappe.db.get_value("Funnel Stage", self.new, "probability")
+		self.assertAlmostEqual(new["weighted_amount"], 150 * probability / 100)
+		self.assertEqual(self.column(board, self.qualification)["count"], 1)
+		self.assertEqual(board["team"]["deal_amount_enabled"], 1)
+		self.assertEqual({m["user"] for m in board["team"]["members"]}, {self.seller, self.colleague})
+		self.assertIn(self.seller, board["users"])
+
+	def test_new_card_goes_on_top_of_its_column(self):
+		first = make_opportunity(self.team)
+		second = make_opportunity(self.team)
+		self.assertEqual(self.names(api.get_board(self.team), self.new), [second.name, first.name])
+
+	def test_entering_a_column_from_the_form_puts_the_card_on_top(self):
+		moving = make_opportunity(self.team)
+		waiting = make_opportunity(self.team, stage=self.qualification)
+		moving.stage = self.qualification
+		moving.save()
+		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [moving.name, waiting.name])
+
+	def test_rank_cannot_be_set_by_a_client(self):
+		doc = make_opportunity(self.team)
+		rank = doc.board_rank
+		doc.board_rank = rank + 12345
+		doc.save()
+		self.assertEqual(self.stored(doc.name).board_rank, rank)
+
+	def test_abandoned_cards_only_when_asked(self):
+		doc = make_opportunity(self.team)
+		frappe.db.set_value("Pipeline Opportunity", doc.name, "status", "Abandoned")
+		self.assertEqual(self.names(api.get_board(self.team), self.new), [])
+		board = api.get_board(self.team, {"status": "Abandoned"})
+		self.assertEqual(self.names(board, self.new), [doc.name])
+
+	def test_filters(self):
+		frappe.set_user(self.seller)
+		mine = make_opportunity(self.team, opportunity_owner=self.seller, source="Website", interest="Hot")
+		theirs = make_opportunity(self.team, opportunity_owner=self.colleague, title="Acme Rocket")
+		nobody = make_opportunity(self.team, follow_up_on=add_to_date(now_datetime(), hours=-1))
+		later = make_opportunity(self.team, follow_up_on=add_to_date(now_datetime(), days=2))
+		cases = {
+			"me": ({"owner": "me"}, [mine.name]),
+			"unassigned": ({"owner": "unassigned"}, [later.name, nobody.name]),
+			"user": ({"owner": self.colleague}, [theirs.name]),
+			"due": ({"follow_up": "due"}, [nobody.name]),
+			"upcoming": ({"follow_up": "upcoming"}, [later.name]),
+			"none": ({"follow_up": "none"}, [theirs.name, mine.name]),
+			"source": ({"source": "Website"}, [mine.name]),
+			"interest": ({"interest": "Hot"}, [mine.name]),
+			"text": ({"q": "rocket"}, [theirs.name]),
+			"json": ('{"q": "acme"}', [theirs.name]),
+			"combined": ({"owner": "me", "source": "Ad"}, []),
+		}
+		for label, (filters, expected) in cases.items():
+			board = api.get_board(self.team, filters)
+			self.assertEqual(self.names(board, self.new), expected, label)
+			self.assertEqual(self.column(board, self.new)["count"], len(expected), label)
+
+	def test_search_text_is_not_a_pattern(self):
+		make_opportunity(self.team, title="Plain deal")
+		self.assertEqual(self.names(api.get_board(self.team, {"q": "%"}), self.new), [])
+		self.assertEqual(self.names(api.get_board(self.team, {"q": "_"}), self.new), [])
+
+	def test_invalid_filters_are_refused(self):
+		for filters in ({"colour": "red"}, {"status": "Sleeping"}, {"owner": "nobody@nowhere.test"},
+			{"follow_up": "yesterday"}, {"source": "Carrier pigeon"}):
+			with self.assertRaises(frappe.ValidationError, msg=str(filters)):
+				api.get_board(self.team, filters)
+
+	def test_stage_cards_page_by_offset_and_after_a_card(self):
+		docs = [make_opportunity(self.team) for _ in range(7)]
+		order = [doc.name for doc in reversed(docs)]
+		board = api.get_board(self.team, limit_per_stage=3)
+		self.assertEqual(self.names(board, self.new), order[:3])
+		self.assertEqual(self.column(board, self.new)["count"], 7)
+		by_offset = api.get_stage_cards(self.team, self.new, start=3, limit=3)["cards"]
+		self.assertEqual([c.name for c in by_offset], order[3:6])
+		# someone puts a card on top meanwhile: continuing after the last card shown skips nothing
+		make_opportunity(self.team)
+		after = api.get_stage_cards(self.team, self.new, limit=10, after=order[2])["cards"]
+		self.assertEqual([c.name for c in after], order[3:])
+
+	def test_stage_cards_of_a_stage_of_another_team_are_refused(self):
+		with self.assertRaises(frappe.ValidationError):
+			api.get_stage_cards(self.team, stage_named(self.other_team, "New Deal"))
+
+	def test_amounts_stay_zero_where_the_team_has_none(self):
+		make_opportunity(self.other_team, amount=500)
+		board = api.get_board(self.other_team)
+		self.assertEqual(sum(c["amount"] for c in board["columns"]), 0)
+		self.assertEqual(board["team"]["deal_amount_enabled"], 0)
+
+	def test_board_queries_do_not_grow_with_opportunities(self):
+		frappe.set_user(self.seller)
+		make_opportunity(self.team, opportunity_owner=self.seller)
+		api.get_board(self.team)  # warm caches (meta, roles)
+		with count_queries() as small:
+			api.get_board(self.team)
+		for index in range(40):
+			make_opportunity(
+				self.team,
+				stage=self.qualification if index % 2 else self.new,
+				opportunity_owner=self.colleague if index % 3 else self.seller,
+			)
+		with count_queries() as large:
+			board = api.get_board(self.team, {"q": "Opportunity"})
+		self.assertEqual(self.column(board, self.qualification)["count"], 20)
+		self.assertEqual(len(large), len(small), "\n".join(large))
+		self.assertLessEqual(len(large), 12, "\n".join(large))
+
+	def test_default_team_is_the_users_first(self):
+		frappe.set_user(self.outsider)
+		self.assertEqual(api.get_board()["team"]["name"], self.other_team)
+
+	def test_board_of_another_team_is_refused(self):
+		make_opportunity(self.team, title="Secret")
+		frappe.set_user(self.outsider)
+		with self.assertRaises(frappe.PermissionError):
+			api.get_board(self.team)
+		with self.assertRaises(frappe.PermissionError):
+			api.get_stage_cards(self.team, self.new)
+
+	def test_user_without_a_team_gets_a_clear_error(self):
+		frappe.set_user(make_user())
+		with self.assertRaises(frappe.PermissionError):
+			api.get_board()
+
+	def test_user_without_pipeline_role_is_refused(self):
+		frappe.set_user(make_user(roles=()))
+		with self.assertRaises(frappe.PermissionError):
+			api.get_board(self.team)
+
+
+class TestMoves(BoardTestCase):
+	def column_of_three(self):
+		docs = [make_opportunity(self.team, stage=self.qualification) for _ in range(3)]
+		return [doc.name for doc in reversed(docs)]  # board order: newest on top
+
+	def test_move_between_two_cards_of_another_column(self):
+		top, middle, bottom = self.column_of_three()
+		doc = make_opportunity(self.team)
+		result = api.move_opportunity(doc.name, self.qualification, after=top, before=middle)
+		self.assertEqual(result["card"]["stage"], self.qualification)
+		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [top, doc.name, middle, bottom])
+		changes = frappe.get_all(
+			"Pipeline Stage Change", {"opportunity": doc.name, "change_type": "Stage"}, pluck="to_value"
+		)
+		self.assertIn(self.qualification, changes)
+
+	def test_move_with_one_neighbour_finds_the_other(self):
+		top, middle, bottom = self.column_of_three()
+		doc = make_opportunity(self.team)
+		api.move_opportunity(doc.name, self.qualification, after=middle)
+		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [top, middle, doc.name, bottom])
+		other = make_opportunity(self.team)
+		api.move_opportunity(other.name, self.qualification, before=top)
+		self.assertEqual(self.names(api.get_board(self.team), self.qualification)[:2], [other.name, top])
+		last = make_opportunity(self.team)
+		api.move_opportunity(last.name, self.qualification, after=bottom)
+		self.assertEqual(self.names(api.get_board(self.team), self.qualification)[-1], last.name)
+
+	def test_move_writes_only_the_moved_row(self):
+		names = self.column_of_three()
+		doc = make_opportunity(self.team)
+		others = {name: self.stored(name) for name in names}
+		api.move_opportunity(doc.name, self.qualification, after=names[0], before=names[1])
+		for name in names:
+			self.assertEqual(self.stored(name), others[name])
+
+	def test_reorder_within_a_column_writes_rank_and_modified_only(self):
+		top, middle, bottom = self.column_of_three()
+		before = self.stored(bottom)
+		versions = frappe.db.count("Version", {"docname": bottom})
+		api.move_opportunity(bottom, self.qualification, expected_modified=str(before.modified), before=top)
+		after = self.stored(bottom)
+		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [bottom, top, middle])
+		self.assertGreater(after.modified, before.modified)
+		self.assertEqual(frappe.db.count("Version", {"docname": bottom}), versions)
+		self.assertEqual((after.stage, after.status), (before.stage, before.status))
+
+	def test_repeated_moves_to_one_spot_renumber_the_column_once_gap_is_used(self):
+		top, middle, bottom = self.column_of_three()
+		for _ in range(25):  # the gap of 2**20 halves each time
+			doc = make_opportunity(self.team)
+			api.move_opportunity(doc.name, self.qualification, after=top, before=middle)
+			middle = doc.name
+		names = self.names(api.get_board(self.team, limit_per_stage=100), self.qualification)
+		self.assertEqual(names[0], top)
+		self.assertEqual(names[-1], bottom)
+		self.assertEqual(len(names), 28)
+		ranks = frappe.get_all(
+			"Pipeline Opportunity", {"stage": self.qualification}, pluck="board_rank", order_by="board_rank asc"
+		)
+		self.assertEqual(len(set(ranks)), len(ranks))
+		self.assertGreaterEqual(min(b - a for a, b in zip(ranks, ranks[1:], strict=False)), 2)
+
+	def test_stale_move_changes_nothing_and_answers_the_current_card(self):
+		doc = make_opportunity(self.team)
+		seen = str(doc.modified)
+		frappe.set_user(self.colleague)
+		api.update_opportunity(doc.name, {"opportunity_owner": self.colleague})
+		current = self.stored(doc.name)
+		frappe.set_user(self.seller)
+		result = api.move_opportunity(doc.name, self.qualification, expected_modified=seen)
+		self.assertEqual(frappe.local.response.pop("http_status_code"), 409)
+		self.assertTrue(result["conflict"])
+		self.assertEqual(result["card"]["opportunity_owner"], self.colleague)
+		self.assertEqual(result["card"]["stage"], self.new)
+		self.assertEqual(self.stored(doc.name), current)
+
+	def test_move_with_current_timestamp_succeeds(self):
+		doc = make_opportunity(self.team)
+		result = api.move_opportunity(doc.name, self.qualification, expected_modified=str(doc.modified))
+		self.assertEqual(result["card"]["stage"], self.qualification)
+
+	def test_move_to_a_stage_of_another_team_is_refused(self):
+		doc = make_opportunity(self.team)
+		before = self.stored(doc.name)
+		with self.assertRaises(frappe.ValidationError):
+			api.move_opportunity(doc.name, stage_named(self.other_team, "New Deal"))
+		self.assertEqual(self.stored(doc.name), before)
+
+	def test_move_to_lost_needs_a_reason(self):
+		doc = make_opportunity(self.team)
+		before = self.stored(doc.name)
+		with self.assertRaises(frappe.ValidationError):
+			api.move_opportunity(doc.name, self.lost)
+		self.assertEqual(self.stored(doc.name), before)
+
+	def test_moving_another_teams_card_is_refused(self):
+		doc = make_opportunity(self.team)
+		before = self.stored(doc.name)
+		frappe.set_user(self.outsider)
+		with self.assertRaises(frappe.PermissionError):
+			api.move_opportunity(doc.name, self.qualification)
+		frappe.set_user("Administrator")
+		self.assertEqual(self.stored(doc.name), before)
+
+	def test_moving_an_unknown_card_is_refused(self):
+		with self.assertRaises(frappe.DoesNotExistError):
+			api.move_opportunity("OPP-NOPE", self.qualification)
+
+
+class TestUpdates(BoardTestCase):
+	def test_quick_controls_apply_the_form_rules(self):
+		doc = make_opportunity(self.team)
+		card = api.update_opportunity(
+			doc.name,
+			{"opportunity_owner": self.seller, "amount": 300, "follow_up_on": str(add_days(now_datetime(), 1))},
+		)["card"]
+		self.assertEqual((card["opportunity_owner"], card["amount"]), (self.seller, 300))
+		reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
+		card = api.update_opportunity(doc.name, '{"status": "Lost", "lost_reason": "%s"}' % reason)["card"]
+		self.assertEqual((card["status"], card["stage"]), ("Lost", self.lost))
+		card = api.update_opportunity(doc.name, {"status": "Open"})["card"]
+		self.assertEqual(card["status"], "Open")
+		card = api.update_opportunity(doc.name, {"team": self.other_team, "opportunity_owner": None})["card"]
+		self.assertEqual(card["stage"], stage_named(self.other_team, "New Deal"))
+
+	def test_bad_values_change_nothing(self):
+		doc = make_opportunity(self.team)
+		before = self.stored(doc.name)
+		for values in (
+			{"opportunity_owner": self.outsider},
+			{"amount": -5},
+			{"status": "Lost"},
+			{"status": "On Hold"},
+			{"stage": stage_named(self.other_team, "New Deal")},
+		):
+			with self.assertRaises(frappe.ValidationError, msg=str(values)):
+				api.update_opportunity(doc.name, values)
+			self.assertEqual(self.stored(doc.name), before, str(values))
+
+	def test_server_managed_and_unknown_fields_are_refused(self):
+		doc = make_opportunity(self.team)
+		before = self.stored(doc.name)
+		for values in ({"board_rank": 1}, {"unread_count": 9}, {"name": "X"}, {"owner": self.seller}, {}):
+			with self.assertRaises(frappe.ValidationError, msg=str(values)):
+				api.update_opportunity(doc.name, values)
+		self.assertEqual(self.stored(doc.name), before)
+
+	def test_stale_update_changes_nothing(self):
+		doc = make_opportunity(self.team)
+		seen = str(doc.modified)
+		api.update_opportunity(doc.name, {"amount": 10})
+		current = self.stored(doc.name)
+		result = api.update_opportunity(doc.name, {"amount": 99}, expected_modified=seen)
+		self.assertEqual(frappe.local.response.pop("http_status_code"), 409)
+		self.assertEqual(result["card"]["amount"], 10)
+		self.assertEqual(self.stored(doc.name), current)
+
+	def test_updating_another_teams_card_is_refused(self):
+		doc = make_opportunity(self.team)
+		before = self.stored(doc.name)
+		frappe.set_user(self.outsider)
+		with self.assertRaises(frappe.PermissionError):
+			api.update_opportunity(doc.name, {"title": "Mine now"})
+		frappe.set_user("Administrator")
+		self.assertEqual(self.stored(doc.name), before)
+
+
+class TestAddNew(BoardTestCase):
+	def test_add_with_a_new_contact_lands_on_top_of_the_first_stage(self):
+		existing = make_opportunity(self.team)
+		frappe.set_user(self.seller)
+		card = api.add_opportunity(
+			self.team, first_name="Inline", last_name="Person", email="inline@example.test", phone="+3100000"
+		)["card"]
+		self.assertEqual(card["stage"], self.new)
+		self.assertEqual(card["title"], "Inline Person")
+		contact = frappe.get_doc("Contact", card["contact"])
+		self.assertEqual((contact.email_id, contact.mobile_no), ("inline@example.test", "+3100000"))
+		self.assertEqual(self.names(api.get_board(self.team), self.new), [card["name"], existing.name])
+
+	def test_add_for_an_existing_contact(self):
+		contact = make_contact("Known")
+		frappe.set_user(self.seller)
+		card = api.add_opportunity(self.team, title="Upsell", contact=contact, values={"amount": 40})["card"]
+		self.assertEqual((card["contact"], card["title"], card["amount"]), (contact, "Upsell", 40))
+
+	def test_add_without_contact_or_into_a_foreign_team_is_refused(self):
+		count = frappe.db.count("Pipeline Opportunity")
+		frappe.set_user(self.seller)
+		with self.assertRaises(frappe.ValidationError):
+			api.add_opportunity(self.team, title="Nobody")
+		with self.assertRaises(frappe.PermissionError):
+			api.add_opportunity(self.other_team, first_name="Sneaky")
+		with self.assertRaises(frappe.ValidationError):
+			api.add_opportunity(self.team, first_name="X", values={"board_rank": 1})
+		frappe.set_user("Administrator")
+		self.assertEqual(frappe.db.count("Pipeline Opportunity"), count)
+
+
+class TestRealtimeAudience(BoardTestCase):
+	"""Events are queued per user room until commit: the queue shows who would receive what."""
+
+	def setUp(self):
+		super().setUp()
+		self.manager = make_user(roles=("Pipeline Manager",))
+		clear_realtime_log()
+
+	def board_events(self):
+		return [(room, message) for event, message, room in realtime_log() if event == BOARD_EVENT]
+
+	def rooms(self, event_name=BOARD_EVENT, **match):
+		return {
+			room
+			for event, message, room in realtime_log()
+			if event == event_name and all(message.get(k) == v for k, v in match.items())
+		}
+
+	def test_changes_reach_the_team_and_managers_only(self):
+		doc = make_opportunity(self.team)
+		rooms = self.rooms(name=doc.name)
+		self.assertIn(f"user:{self.seller}", rooms)
+		self.assertIn(f"user:{self.colleague}", rooms)
+		self.assertIn(f"user:{self.manager}", rooms)
+		self.assertNotIn(f"user:{self.outsider}", rooms)
+		self.assertTrue(all(room.startswith("user:") for room in rooms))
+
+	def test_list_update_goes_to_readers_not_to_the_doctype_room(self):
+		doc = make_opportunity(self.team)
+		doc.title = "Renamed"
+		doc.save()
+		self.assertNotIn("doctype:Pipeline Opportunity", {room for _e, _m, room in realtime_log()})
+		queued = [  # list_update is emitted by after-commit callbacks (functools.partial)
+			callback
+			for callback in frappe.db.after_commit._functions
+			if getattr(callback, "args", ("",))[0] == "list_update"
+		]
+		rooms = {callback.args[2] for callback in queued if callback.args[1]["name"] == doc.name}
+		self.assertIn(f"user:{self.seller}", rooms)
+		self.assertNotIn(f"user:{self.outsider}", rooms)
+
+	def test_team_change_tells_the_old_team_only_that_the_card_left(self):
+		shared = make_user()
+		team = frappe.get_doc("Pipeline Team", self.other_team)
+		team.append("members", {"user": self.seller})
+		team.save()
+		doc = make_opportunity(self.team, title="Moving out")
+		clear_realtime_log()
+		doc.team = self.other_team
+		doc.save()
+		for room, message in self.board_events():
+			if room == f"user:{self.colleague}":
+				self.assertEqual(message["action"], "delete")
+				self.assertIsNone(message["card"])
+			if room == f"user:{self.outsider}":
+				self.assertEqual(message["card"]["team"], self.other_team)
+		self.assertIn(f"user:{self.colleague}", {room for room, _m in self.board_events()})
+		self.assertIn(f"user:{self.outsider}", {room for room, _m in self.board_events()})
+		self.assertNotIn(f"user:{shared}", {room for room, _m in self.board_events()})
+
+	def test_deletion_reaches_readers(self):
+		doc = make_opportunity(self.team)
+		clear_realtime_log()
+		frappe.delete_doc("Pipeline Opportunity", doc.name)
+		deleted = [(room, m) for room, m in self.board_events() if m["action"] == "delete"]
+		self.assertIn(f"user:{self.seller}", {room for room, _m in deleted})
+		self.assertNotIn(f"user:{self.outsider}", {room for room, _m in deleted})
+
+	def test_rolled_back_changes_send_nothing(self):
+		make_opportunity(self.team)
+		self.assertTrue(self.board_events())
+		frappe.db.rollback()
+		self.assertFalse(realtime_log())
+
+	def test_messages_update_the_card_on_boards(self):
+		contact = make_contact(email=f"{random_string(6)}@example.test")
+		doc = make_opportunity(self.team, contact=contact)
+		clear_realtime_log()
+		api.log_message(contact=frappe.db.get_value("Contact", contact, "email_id"), direction="Inbound",
+			text="Hello <b>there</b>", opportunity=doc.name)
+		cards = [m["card"] for room, m in self.board_events() if room == f"user:{self.seller}" and m["card"]]
+		self.assertTrue(cards)
+		self.assertEqual(cards[-1]["unread_count"], 1)
+		self.assertEqual(cards[-1]["last_message_preview"], "Hello there")
