@@ -223,13 +223,22 @@ PROC
 
 stop_services() {
 	if [ -f "$SERVICES_PIDFILE" ]; then
-		local pid
-		pid=$(cat "$SERVICES_PIDFILE")
-		as_root kill -- "-$pid" 2>/dev/null || true
-		for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-		as_root kill -9 -- "-$pid" 2>/dev/null || true
+		# the pidfile holds the process group of honcho and everything it started
+		local group
+		group=$(cat "$SERVICES_PIDFILE")
+		as_root kill -TERM -- "-$group" 2>/dev/null || true
+		for _ in $(seq 20); do as_root kill -0 -- "-$group" 2>/dev/null || break; sleep 0.5; done
+		as_root kill -KILL -- "-$group" 2>/dev/null || true
 		as_root rm -f "$SERVICES_PIDFILE"
 	fi
+	# strays of an earlier run (or of an interrupted one) would keep serving old code on our ports
+	as_root pkill -u "$BENCH_USER" -f "frappe serve --port $WEB_PORT( |$)" 2>/dev/null || true
+	as_root pkill -u "$BENCH_USER" -f "node apps/frappe/socketio.js" 2>/dev/null || true
+	as_root pkill -u "$BENCH_USER" -f "bench_helper frappe (schedule|worker)" 2>/dev/null || true
+	for _ in $(seq 20); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$WEB_PORT") 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null || break
+		sleep 0.5
+	done
 }
 
 # Starts the services in the background and waits until the web and socket.io servers answer.
@@ -238,7 +247,7 @@ start_services() {
 	write_procfile
 	as_bench mkdir -p config/pids logs
 	log "Starting web, socket.io, scheduler and worker (logs: $BENCH_DIR/logs/pipeline-services.log)"
-	as_bench setsid bash -c "honcho -f $SERVICES_PROCFILE start > logs/pipeline-services.log 2>&1 & echo \$! > $SERVICES_PIDFILE"
+	as_bench setsid bash -c "echo \$\$ > $SERVICES_PIDFILE; exec honcho -f $SERVICES_PROCFILE start > logs/pipeline-services.log 2>&1" </dev/null >/dev/null 2>&1 &
 	for _ in $(seq 90); do
 		# any HTTP answer means the web server is up (127.0.0.1 may name no site)
 		if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$WEB_PORT/api/method/ping")" != 000 ] \

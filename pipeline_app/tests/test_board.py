@@ -492,3 +492,86 @@ class TestRealtimeAudience(BoardTestCase):
 		self.assertTrue(cards)
 		self.assertEqual(cards[-1]["unread_count"], 1)
 		self.assertEqual(cards[-1]["last_message_preview"], "Hello there")
+
+
+class TestBoardHttp(FrappeTestCase):
+	"""The same API as integrators and the page reach it: over HTTP against the running bench."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		suffix = random_string(6).lower()
+		cls.seller = make_user(f"board.seller.{suffix}@pipeline.test")
+		cls.outsider = make_user(f"board.outsider.{suffix}@pipeline.test")
+		cls.team = make_team(f"Board HTTP {suffix}", members=[cls.seller]).name
+		cls.other_team = make_team(f"Board HTTP other {suffix}", members=[cls.outsider]).name
+		cls.doc = make_opportunity(cls.team, title=f"HTTP card {suffix}")
+		frappe.db.commit()
+		from pipeline_app.tests.http_client import Client
+
+		cls.as_seller = Client.as_user(cls.seller)
+		cls.as_outsider = Client.as_user(cls.outsider)
+		cls.as_guest = Client()
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.set_user("Administrator")
+		for team in (cls.team, cls.other_team):
+			for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
+				frappe.delete_doc("Pipeline Opportunity", name, force=True)
+			frappe.delete_doc("Pipeline Team", team, force=True)
+		frappe.db.commit()
+		super().tearDownClass()
+
+	def stored(self):
+		frappe.db.rollback()  # a fresh snapshot: the web server commits in its own process
+		return frappe.db.get_value("Pipeline Opportunity", self.doc.name, ["stage", "modified"], as_dict=True)
+
+	def test_member_loads_the_board(self):
+		from pipeline_app.tests.http_client import message
+
+		board = message(self.as_seller.call("pipeline_app.api.get_board", "GET", team=self.team))
+		cards = [card["name"] for column in board["columns"] for card in column["cards"]]
+		self.assertEqual(cards, [self.doc.name])
+
+	def test_guest_and_other_team_are_refused(self):
+		for client in (self.as_guest, self.as_outsider):
+			response = client.call("pipeline_app.api.get_board", "GET", team=self.team)
+			self.assertEqual(response.status_code, 403, response.text[:300])
+			self.assertNotIn(self.doc.name, response.text)
+
+	def test_moves_are_post_only(self):
+		before = self.stored()
+		stage = stage_named(self.team, "Qualification")
+		response = self.as_seller.call("pipeline_app.api.move_opportunity", "GET", name=self.doc.name, stage=stage)
+		self.assertEqual(response.status_code, 403, response.text[:300])
+		self.assertEqual(self.stored(), before)
+
+	def test_stale_move_answers_409_with_the_current_card(self):
+		before = self.stored()
+		stale = str(add_to_date(before.modified, seconds=-5))
+		stage = stage_named(self.team, "Qualification")
+		response = self.as_seller.call(
+			"pipeline_app.api.move_opportunity", name=self.doc.name, stage=stage, expected_modified=stale
+		)
+		self.assertEqual(response.status_code, 409, response.text[:300])
+		body = response.json()["message"]
+		self.assertTrue(body["conflict"])
+		self.assertEqual(body["card"]["stage"], before.stage)
+		self.assertEqual(self.stored(), before)
+
+	def test_move_over_http(self):
+		from pipeline_app.tests.http_client import message
+
+		before = self.stored()
+		stage = stage_named(self.team, "Proposal")
+		card = message(
+			self.as_seller.call(
+				"pipeline_app.api.move_opportunity",
+				name=self.doc.name,
+				stage=stage,
+				expected_modified=str(before.modified),
+			)
+		)["card"]
+		self.assertEqual(card["stage"], stage)
+		self.assertEqual(self.stored().stage, stage)

@@ -15,7 +15,8 @@ export class CardPanel {
 		this.$panel = $(`<aside class="pb-panel" role="dialog" aria-modal="false" hidden
 			aria-label="${esc(__("Opportunity"))}"></aside>`).appendTo(board.$body);
 		this.$panel.on("keydown", (e) => {
-			if (e.key === "Escape") this.close();
+			// Escape in a field closes its picker, not the panel
+			if (e.key === "Escape" && !$(e.target).is("input, textarea, select")) this.close();
 		});
 	}
 
