@@ -435,6 +435,17 @@ class TestRealtimeAudience(BoardTestCase):
 		self.assertNotIn(f"user:{self.outsider}", rooms)
 		self.assertTrue(all(room.startswith("user:") for room in rooms))
 
+	def test_a_member_without_read_permission_gets_nothing(self):
+		# still listed in the team, but the Pipeline User role was taken away
+		former = make_user(roles=())
+		team = frappe.get_doc("Pipeline Team", self.team)
+		team.append("members", {"user": former})
+		team.save()
+		clear_realtime_log()
+		doc = make_opportunity(self.team)
+		self.assertIn(f"user:{self.seller}", self.rooms(name=doc.name))
+		self.assertNotIn(f"user:{former}", self.rooms(name=doc.name))
+
 	def test_list_update_goes_to_readers_not_to_the_doctype_room(self):
 		doc = make_opportunity(self.team)
 		doc.title = "Renamed"
