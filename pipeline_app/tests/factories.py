@@ -25,6 +25,9 @@ def make_user(email: str | None = None, roles=("Pipeline User",), password: str 
 	missing = [role for role in roles if role not in {r.role for r in user.roles}]
 	if missing:
 		user.add_roles(*missing)
+	if "System Manager" not in roles and "System Manager" in {r.role for r in user.roles}:
+		# once setup is complete, Frappe makes the first system user a System Manager
+		user.remove_roles("System Manager")
 	update_password(email, password)
 	return email
 
