@@ -7,6 +7,10 @@ app_license = "mit"
 
 export_python_type_annotations = True
 
+# Desk assets: the outcome prompts shared by the opportunity form and the Pipeline Board
+# (the board itself loads pipeline_board.bundle.js on its page only)
+app_include_js = "pipeline_app.bundle.js"
+
 # Installation
 # ------------
 before_install = "pipeline_app.install.before_install"

@@ -212,9 +212,12 @@ SERVICES_PROCFILE=Procfile.pipeline
 SERVICES_PIDFILE=$BENCH_DIR/config/pids/pipeline-services.pid
 WEB_PORT=${WEB_PORT:-8000}
 
+# write_procfile SITE: the web server serves SITE whatever the Host header (otherwise `bench serve`
+# would serve the bench's default site, the one `bench use` chose, to every host name).
 write_procfile() {
+	local site=$1
 	as_bench bash -c "cat > $SERVICES_PROCFILE" <<PROC
-web: env DEV_SERVER=1 bench serve --port $WEB_PORT --noreload
+web: env DEV_SERVER=1 bench --site $site serve --port $WEB_PORT --noreload
 socketio: node apps/frappe/socketio.js
 schedule: bench schedule
 worker: bench worker
@@ -232,7 +235,7 @@ stop_services() {
 		as_root rm -f "$SERVICES_PIDFILE"
 	fi
 	# strays of an earlier run (or of an interrupted one) would keep serving old code on our ports
-	as_root pkill -u "$BENCH_USER" -f "frappe serve --port $WEB_PORT( |$)" 2>/dev/null || true
+	as_root pkill -u "$BENCH_USER" -f "frappe (--site [^ ]+ )?serve --port $WEB_PORT( |$)" 2>/dev/null || true
 	as_root pkill -u "$BENCH_USER" -f "node apps/frappe/socketio.js" 2>/dev/null || true
 	as_root pkill -u "$BENCH_USER" -f "bench_helper frappe (schedule|worker)" 2>/dev/null || true
 	for _ in $(seq 20); do
@@ -241,10 +244,11 @@ stop_services() {
 	done
 }
 
-# Starts the services in the background and waits until the web and socket.io servers answer.
+# start_services SITE: starts the services in the background and waits until the web and socket.io
+# servers answer.
 start_services() {
 	stop_services
-	write_procfile
+	write_procfile "$1"
 	as_bench mkdir -p config/pids logs
 	log "Starting web, socket.io, scheduler and worker (logs: $BENCH_DIR/logs/pipeline-services.log)"
 	as_bench setsid bash -c "echo \$\$ > $SERVICES_PIDFILE; exec honcho -f $SERVICES_PROCFILE start > logs/pipeline-services.log 2>&1" </dev/null >/dev/null 2>&1 &

@@ -203,7 +203,7 @@ def test_quick_controls(world, open_board):
 	dialog = alice.locator(".modal.show")
 	reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
 	dialog.locator('input[data-fieldname="lost_reason"]').fill(reason)
-	dialog.locator('input[data-fieldname="lost_reason"]').press("Escape")
+	dialog.locator(".modal-title").click()  # closes the link field's suggestions
 	dialog.locator(".btn-primary").click()
 	assert wait_until(lambda: fresh(doc.name, "status", "lost_reason").lost_reason == reason)
 	assert fresh(doc.name, "status").status == "Lost"
@@ -366,3 +366,19 @@ def test_events_of_another_team_never_reach_a_board(world, open_board):
 	seen = carol.evaluate("window.__seen")
 	leaked = [entry for entry in seen if secret.name in entry[1] or world.team in entry[1]]
 	assert not leaked, leaked
+
+
+def test_the_form_asks_for_the_lost_reason_before_the_workflow_marks_lost(world, open_board):
+	doc = committed_opportunity(world.team, title="Form outcome")
+	page = open_board(world.alice, world.team)
+	page.goto(f"{site_url()}/app/pipeline-opportunity/{doc.name}")
+	page.locator(".actions-btn-group > button").click()
+	page.locator(".actions-btn-group .dropdown-item", has_text="Mark Lost").click()
+	dialog = page.locator(".modal.show")
+	reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
+	dialog.locator('input[data-fieldname="lost_reason"]').fill(reason)
+	dialog.locator(".modal-title").click()  # closes the link field's suggestions
+	dialog.locator(".btn-primary").click()
+	assert wait_until(lambda: fresh(doc.name, "status").status == "Lost")
+	assert fresh(doc.name, "lost_reason").lost_reason == reason
+	assert not page.errors, page.errors

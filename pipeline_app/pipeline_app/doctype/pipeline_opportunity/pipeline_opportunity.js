@@ -1,25 +1,12 @@
 // Copyright (c) 2026, Pipeline App contributors
 // For license information, please see license.txt
 
-// Outcome actions that need more input before the workflow can apply them.
+// Outcome actions that need more input before the workflow can apply them
+// (fields and dialog in public/js/pipeline_app.bundle.js, shared with the Pipeline Board).
 const OUTCOME_PROMPTS = {
-	"Mark Lost": {
-		fields: [
-			{
-				fieldname: "lost_reason",
-				fieldtype: "Link",
-				options: "Pipeline Lost Reason",
-				label: __("Lost Reason"),
-				reqd: 1,
-			},
-			{ fieldname: "lost_detail", fieldtype: "Small Text", label: __("Lost Detail") },
-		],
-		needed: (doc) => !doc.lost_reason,
-	},
+	"Mark Lost": { status: "Lost", needed: (doc) => !doc.lost_reason },
 	"Put On Hold": {
-		fields: [
-			{ fieldname: "on_hold_until", fieldtype: "Date", label: __("On Hold Until"), reqd: 1 },
-		],
+		status: "On Hold",
 		needed: (doc) => !doc.on_hold_until || doc.on_hold_until <= frappe.datetime.get_today(),
 	},
 };
@@ -42,23 +29,26 @@ frappe.ui.form.on("Pipeline Opportunity", {
 	},
 
 	before_workflow_action(frm) {
-		const prompt = OUTCOME_PROMPTS[frm.selected_workflow_action];
+		const action = frm.selected_workflow_action;
+		const prompt = OUTCOME_PROMPTS[action];
 		if (!prompt || !prompt.needed(frm.doc)) return;
 		frappe.dom.unfreeze();
-		return new Promise((resolve, reject) => {
-			const dialog = new frappe.ui.Dialog({
-				title: __(frm.selected_workflow_action),
-				fields: prompt.fields,
-				primary_action_label: __(frm.selected_workflow_action),
-				primary_action(values) {
-					Object.assign(frm.doc, values);
-					dialog.hide();
-					frappe.dom.freeze();
-					resolve();
-				},
-			});
-			dialog.onhide = () => reject();
-			dialog.show();
+		// Frappe v15's apply_workflow reloads the document from the database, so values set on
+		// frm.doc here would be dropped: apply the outcome together with its fields in one save
+		// (the Workflow's transitions and roles are still checked), then stop Frappe's own call by
+		// never settling the promise it waits on.
+		return pipeline_app.ask_outcome(prompt.status, __(action)).then((values) => {
+			const stop = new Promise(() => {});
+			if (!values) return stop;
+			return frappe
+				.xcall("pipeline_app.api.update_opportunity", {
+					name: frm.doc.name,
+					values: { status: prompt.status, ...values },
+					expected_modified: frm.doc.modified,
+				})
+				.then(() => frm.reload_doc())
+				.catch(() => frm.reload_doc()) // refused (the server said why) or changed meanwhile
+				.then(() => stop);
 		});
 	},
 });

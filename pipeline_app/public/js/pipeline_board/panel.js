@@ -203,30 +203,7 @@ export class CardPanel {
 	}
 
 	ask_lost_reason() {
-		return new Promise((resolve) => {
-			let done = false;
-			const dialog = new frappe.ui.Dialog({
-				title: __("Mark Lost"),
-				fields: [
-					{
-						fieldname: "lost_reason",
-						fieldtype: "Link",
-						options: "Pipeline Lost Reason",
-						label: __("Lost Reason"),
-						reqd: 1,
-					},
-					{ fieldname: "lost_detail", fieldtype: "Small Text", label: __("Lost Detail") },
-				],
-				primary_action_label: __("Mark Lost"),
-				primary_action(values) {
-					done = true;
-					dialog.hide();
-					resolve(values);
-				},
-			});
-			dialog.onhide = () => !done && resolve(null);
-			dialog.show();
-		});
+		return pipeline_app.ask_outcome("Lost", __("Mark Lost"));
 	}
 
 	async mark_lost() {
@@ -234,17 +211,9 @@ export class CardPanel {
 		if (values) this.save({ status: "Lost", ...values });
 	}
 
-	hold() {
-		const dialog = new frappe.ui.Dialog({
-			title: __("Put On Hold"),
-			fields: [{ fieldname: "on_hold_until", fieldtype: "Date", label: __("On Hold Until"), reqd: 1 }],
-			primary_action_label: __("Put On Hold"),
-			primary_action: (values) => {
-				dialog.hide();
-				this.save({ status: "On Hold", on_hold_until: values.on_hold_until });
-			},
-		});
-		dialog.show();
+	async hold() {
+		const values = await pipeline_app.ask_outcome("On Hold", __("Put On Hold"));
+		if (values) this.save({ status: "On Hold", ...values });
 	}
 
 	async save(values) {
