@@ -7,9 +7,8 @@ at `PIPELINE_TEST_URL` (default http://127.0.0.1:8000).
 
 import os
 
-import pytest
-
 import frappe
+import pytest
 
 SITE = os.environ.get("PIPELINE_TEST_SITE", "pipeline-test.localhost")
 

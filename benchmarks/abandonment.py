@@ -19,17 +19,26 @@ TEAM = "Benchmark Abandonment"
 def reset_team():
 	for doctype, field in (("Pipeline Stage Change", "team"), ("Pipeline Opportunity", "team")):
 		frappe.db.delete(doctype, {field: TEAM})
-	frappe.db.delete("Comment", {"reference_doctype": "Pipeline Opportunity", "content": ("like", "Abandoned:%")})
+	frappe.db.delete(
+		"Comment", {"reference_doctype": "Pipeline Opportunity", "content": ("like", "Abandoned:%")}
+	)
 	if frappe.db.exists("Pipeline Team", TEAM):
 		frappe.delete_doc("Pipeline Team", TEAM, force=True, ignore_permissions=True)
 	frappe.get_doc(
-		{"doctype": "Pipeline Team", "team_name": TEAM, "funnel_template": "Appointment funnel", "abandon_after_days": 14}
+		{
+			"doctype": "Pipeline Team",
+			"team_name": TEAM,
+			"funnel_template": "Appointment funnel",
+			"abandon_after_days": 14,
+		}
 	).insert(ignore_permissions=True)
 	frappe.db.commit()
 
 
 def seed(total: int, due_share: float = 0.1):
-	stages = {s.stage_name: s.name for s in frappe.get_all("Funnel Stage", {"team": TEAM}, ["name", "stage_name"])}
+	stages = {
+		s.stage_name: s.name for s in frappe.get_all("Funnel Stage", {"team": TEAM}, ["name", "stage_name"])
+	}
 	old, recent = add_days(now_datetime(), -30), add_days(now_datetime(), -2)
 	due_every = round(1 / due_share)
 	rows = []
@@ -38,7 +47,19 @@ def seed(total: int, due_share: float = 0.1):
 		# not due: recent in an abandonable stage, or old in a stage that is not abandonable
 		stage = stages["Opt In"] if due or i % 2 else stages["Intake"]
 		created = old if due or not i % 2 else recent
-		rows.append((f"BENCH-{i:07d}", f"Benchmark {i}", TEAM, stage, "Open", created, created, "Administrator", "Administrator"))
+		rows.append(
+			(
+				f"BENCH-{i:07d}",
+				f"Benchmark {i}",
+				TEAM,
+				stage,
+				"Open",
+				created,
+				created,
+				"Administrator",
+				"Administrator",
+			)
+		)
 	frappe.db.bulk_insert(
 		"Pipeline Opportunity",
 		["name", "title", "team", "stage", "status", "creation", "modified", "owner", "modified_by"],

@@ -128,14 +128,13 @@ BOARD_EDITABLE_FIELDS = frozenset(
 @frappe.whitelist()
 def get_board(team: str | None = None, filters: dict | str | None = None, limit_per_stage: int = 50) -> dict:
 	"""One team's board: its columns in stage order with counts, amount totals and their first cards,
-	plus what the page needs around them (the user's teams, the team's members, lost reasons). The
+	plus what the page needs around them (the user's teams, the team's members and their names). The
 	number of queries does not depend on the number of opportunities."""
 	from pipeline_app import board
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	filters = board.normalize_filters(filters)
-	limit = board.clamp_limit(limit_per_stage)
-	teams = frappe.get_list("Pipeline Team", fields=["name", "currency"], order_by="name asc")
+	teams = frappe.get_list("Pipeline Team", pluck="name", order_by="name asc")
 	if not team:
 		if not teams:
 			frappe.throw(
@@ -143,41 +142,10 @@ def get_board(team: str | None = None, filters: dict | str | None = None, limit_
 				frappe.PermissionError,
 				title=_("No Team"),
 			)
-		team = teams[0].name
-	team_doc = _readable_team(team)
-	stages = board.get_team_stages(team)
-	totals = board.get_column_totals(team, filters)
-	cards = board.get_cards(team, [stage.name for stage in stages], filters, 0, limit)
-	by_stage = {}
-	for card in cards:
-		by_stage.setdefault(card.stage, []).append(card)
-	members = [{"user": m.user, "is_lead": m.is_lead} for m in team_doc.members]
-	users = board.get_user_details([m["user"] for m in members] + [c.opportunity_owner for c in cards])
-	columns = []
-	for stage in stages:
-		total = totals.get(stage.name) or {}
-		columns.append(
-			{
-				**stage,
-				"count": total.get("count") or 0,
-				"amount": total.get("amount") or 0,
-				"weighted_amount": total.get("weighted_amount") or 0,
-				"cards": by_stage.get(stage.name, []),
-			}
-		)
+		team = teams[0]
 	return {
-		"team": {
-			"name": team_doc.name,
-			"currency": team_doc.currency,
-			"deal_amount_enabled": team_doc.deal_amount_enabled,
-			"members": members,
-		},
-		"teams": [t.name for t in teams],
-		"columns": columns,
-		"users": users,
-		"filters": filters,
-		"limit": limit,
-		"server_time": frappe.utils.now(),
+		**board.get_board_data(_readable_team(team), filters, board.clamp_limit(limit_per_stage)),
+		"teams": teams,
 	}
 
 

@@ -79,7 +79,9 @@ def normalize_filters(filters: dict | str | None) -> dict:
 		statuses = [status] if isinstance(status, str) else list(status)
 		invalid = [s for s in statuses if s not in STATUSES]
 		if invalid:
-			frappe.throw(_("Unknown status: {0}").format(", ".join(map(str, invalid))), title=_("Invalid Filter"))
+			frappe.throw(
+				_("Unknown status: {0}").format(", ".join(map(str, invalid))), title=_("Invalid Filter")
+			)
 		normalized["status"] = statuses
 	follow_up = filters.get("follow_up")
 	if follow_up:
@@ -163,7 +165,9 @@ def get_column_totals(team: str, filters: dict) -> dict[str, dict]:
 	return {row.stage: row for row in rows}
 
 
-def get_cards(team: str, stages: list[str], filters: dict, start: int = 0, limit: int = DEFAULT_LIMIT) -> list:
+def get_cards(
+	team: str, stages: list[str], filters: dict, start: int = 0, limit: int = DEFAULT_LIMIT
+) -> list:
 	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query."""
 	if not stages:
 		return []
@@ -186,10 +190,49 @@ def get_cards(team: str, stages: list[str], filters: dict, start: int = 0, limit
 	return frappe.db.sql(" union all ".join(f"({query})" for query in queries), as_dict=True)
 
 
+def get_board_data(team_doc, filters: dict, limit: int) -> dict:
+	"""Columns, totals and first cards of a team the caller may read (checked by the caller)."""
+	team = team_doc.name
+	stages = get_team_stages(team)
+	totals = get_column_totals(team, filters)
+	cards = get_cards(team, [stage.name for stage in stages], filters, 0, limit)
+	by_stage = {}
+	for card in cards:
+		by_stage.setdefault(card.stage, []).append(card)
+	members = [{"user": member.user, "is_lead": member.is_lead} for member in team_doc.members]
+	columns = []
+	for stage in stages:
+		total = totals.get(stage.name) or {}
+		columns.append(
+			{
+				**stage,
+				"count": total.get("count") or 0,
+				"amount": total.get("amount") or 0,
+				"weighted_amount": total.get("weighted_amount") or 0,
+				"cards": by_stage.get(stage.name, []),
+			}
+		)
+	return {
+		"team": {
+			"name": team,
+			"currency": team_doc.currency,
+			"deal_amount_enabled": team_doc.deal_amount_enabled,
+			"members": members,
+		},
+		"columns": columns,
+		"users": get_user_details([m["user"] for m in members] + [card.opportunity_owner for card in cards]),
+		"filters": filters,
+		"limit": limit,
+		"server_time": frappe.utils.now(),
+	}
+
+
 def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int) -> list:
 	"""The cards of a column that follow card `after` (keyset: no offset to scan, and no card skipped
 	or repeated when others move cards above it meanwhile)."""
-	rank = frappe.db.get_value("Pipeline Opportunity", {"name": after, "team": team, "stage": stage}, "board_rank")
+	rank = frappe.db.get_value(
+		"Pipeline Opportunity", {"name": after, "team": team, "stage": stage}, "board_rank"
+	)
 	if rank is None:
 		frappe.throw(_("Card {0} is not in this column").format(frappe.bold(after)), title=_("Invalid Card"))
 	conditions, or_filters = list_filters(team, filters)
@@ -210,9 +253,7 @@ def get_user_details(users) -> dict[str, dict]:
 	users = sorted({user for user in users if user})
 	if not users:
 		return {}
-	rows = frappe.get_all(
-		"User", filters={"name": ("in", users)}, fields=["name", "full_name", "user_image"]
-	)
+	rows = frappe.get_all("User", filters={"name": ("in", users)}, fields=["name", "full_name", "user_image"])
 	return {row.name: {"full_name": row.full_name or row.name, "image": row.user_image} for row in rows}
 
 
@@ -271,9 +312,13 @@ def _adjacent(doc, card: tuple[str, int], after: bool) -> tuple[str, int] | None
 	opportunity = frappe.qb.DocType("Pipeline Opportunity")
 	name, rank = card
 	if after:
-		beyond = (opportunity.board_rank > rank) | ((opportunity.board_rank == rank) & (opportunity.name > name))
+		beyond = (opportunity.board_rank > rank) | (
+			(opportunity.board_rank == rank) & (opportunity.name > name)
+		)
 	else:
-		beyond = (opportunity.board_rank < rank) | ((opportunity.board_rank == rank) & (opportunity.name < name))
+		beyond = (opportunity.board_rank < rank) | (
+			(opportunity.board_rank == rank) & (opportunity.name < name)
+		)
 	order = frappe.qb.asc if after else frappe.qb.desc
 	rows = (
 		frappe.qb.from_(opportunity)

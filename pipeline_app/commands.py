@@ -3,7 +3,9 @@ from frappe.commands import get_site, pass_context
 
 
 @click.command("pipeline-demo")
-@click.option("--opportunities", default=300, show_default=True, type=int, help="Total demo opportunities wanted")
+@click.option(
+	"--opportunities", default=300, show_default=True, type=int, help="Total demo opportunities wanted"
+)
 @click.option("--seed", default=7, show_default=True, type=int, help="Random seed")
 @pass_context
 def pipeline_demo(context, opportunities: int, seed: int):

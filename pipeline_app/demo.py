@@ -26,12 +26,58 @@ DEMO_TEAMS = (
 	("Deals", "Deal funnel", ("carla", "dave"), ("carla",), 1, "EUR", 0),
 	("Sales", "Sales funnel", ("dave", "eve", "ben"), ("eve",), 1, "USD", 30),
 )
-FIRST_NAMES = ("Liam", "Olivia", "Noah", "Emma", "Mila", "Lucas", "Sofia", "Finn", "Julia", "Sem", "Zoë",
-	"Daan", "Saar", "Levi", "Tess", "Luuk", "Nora", "Milan", "Anna", "Jesse")
-LAST_NAMES = ("de Jong", "Jansen", "de Vries", "van Dijk", "Bakker", "Visser", "Smit", "Meijer", "Mulder",
-	"de Boer", "Bos", "Vos", "Peters", "Hendriks", "Dekker", "Brouwer")
-SUBJECTS = ("Website redesign", "Yearly licence", "Consulting package", "Onboarding", "Support plan",
-	"Hardware refresh", "Training day", "Pilot project", "Expansion", "Renewal")
+FIRST_NAMES = (
+	"Liam",
+	"Olivia",
+	"Noah",
+	"Emma",
+	"Mila",
+	"Lucas",
+	"Sofia",
+	"Finn",
+	"Julia",
+	"Sem",
+	"Zoë",
+	"Daan",
+	"Saar",
+	"Levi",
+	"Tess",
+	"Luuk",
+	"Nora",
+	"Milan",
+	"Anna",
+	"Jesse",
+)
+LAST_NAMES = (
+	"de Jong",
+	"Jansen",
+	"de Vries",
+	"van Dijk",
+	"Bakker",
+	"Visser",
+	"Smit",
+	"Meijer",
+	"Mulder",
+	"de Boer",
+	"Bos",
+	"Vos",
+	"Peters",
+	"Hendriks",
+	"Dekker",
+	"Brouwer",
+)
+SUBJECTS = (
+	"Website redesign",
+	"Yearly licence",
+	"Consulting package",
+	"Onboarding",
+	"Support plan",
+	"Hardware refresh",
+	"Training day",
+	"Pilot project",
+	"Expansion",
+	"Renewal",
+)
 SOURCES = ("Ad", "Website", "Chat", "Phone", "Email", "Referral", "Database Reactivation", "Event")
 
 
@@ -126,16 +172,68 @@ def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
 		name = f"{first} {last} {i:06d}"
 		email = f"{first.lower()}.{i}@customers.{DEMO_DOMAIN}".replace("ë", "e")
 		phone = f"+3161{i:07d}"
-		contacts.append((name, first, f"{last} {i:06d}", f"{first} {last}", email, phone, "Passive", now, now, "Administrator", "Administrator"))
-		emails.append((frappe.generate_hash(length=10), name, "Contact", "email_ids", 1, email, 1, now, now, "Administrator", "Administrator"))
+		contacts.append(
+			(
+				name,
+				first,
+				f"{last} {i:06d}",
+				f"{first} {last}",
+				email,
+				phone,
+				"Passive",
+				now,
+				now,
+				"Administrator",
+				"Administrator",
+			)
+		)
+		emails.append(
+			(
+				frappe.generate_hash(length=10),
+				name,
+				"Contact",
+				"email_ids",
+				1,
+				email,
+				1,
+				now,
+				now,
+				"Administrator",
+				"Administrator",
+			)
+		)
 	frappe.db.bulk_insert(
 		"Contact",
-		["name", "first_name", "last_name", "full_name", "email_id", "mobile_no", "status", "creation", "modified", "owner", "modified_by"],
+		[
+			"name",
+			"first_name",
+			"last_name",
+			"full_name",
+			"email_id",
+			"mobile_no",
+			"status",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
 		contacts,
 	)
 	frappe.db.bulk_insert(
 		"Contact Email",
-		["name", "parent", "parenttype", "parentfield", "idx", "email_id", "is_primary", "creation", "modified", "owner", "modified_by"],
+		[
+			"name",
+			"parent",
+			"parenttype",
+			"parentfield",
+			"idx",
+			"email_id",
+			"is_primary",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
 		emails,
 	)
 	names = [row[0] for row in contacts]
@@ -209,7 +307,11 @@ def _appointment_for(rng, doc):
 	status = {"No Show": "No Show", "Cancel": "Cancelled", "Won": "Completed"}.get(stage_name)
 	if stage_name not in ("Call before intake", "Intake") and not status:
 		return
-	starts = add_to_date(now_datetime(), days=rng.randint(-5, 10) if not status else -rng.randint(1, 10), hours=rng.randint(1, 8))
+	starts = add_to_date(
+		now_datetime(),
+		days=rng.randint(-5, 10) if not status else -rng.randint(1, 10),
+		hours=rng.randint(1, 8),
+	)
 	appointment = frappe.get_doc(
 		{
 			"doctype": "Pipeline Appointment",
@@ -232,17 +334,50 @@ def _next_names(series: str, count: int) -> list[str]:
 	return [f"{series}{n:05d}" for n in range(current + 1, current + count + 1)]
 
 
-OPPORTUNITY_COLUMNS = ["name", "title", "team", "contact", "contact_name", "contact_email", "stage", "status",
-	"opportunity_owner", "amount", "currency", "deal_amount_enabled", "probability", "source", "interest",
-	"follow_up_on", "expected_close_date", "description", "lost_reason", "on_hold_until", "closed_on",
-	"weighted_amount", "board_rank", "creation", "modified", "owner", "modified_by"]
+OPPORTUNITY_COLUMNS = [
+	"name",
+	"title",
+	"team",
+	"contact",
+	"contact_name",
+	"contact_email",
+	"stage",
+	"status",
+	"opportunity_owner",
+	"amount",
+	"currency",
+	"deal_amount_enabled",
+	"probability",
+	"source",
+	"interest",
+	"follow_up_on",
+	"expected_close_date",
+	"description",
+	"lost_reason",
+	"on_hold_until",
+	"closed_on",
+	"weighted_amount",
+	"board_rank",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+]
 
 
 def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 10_000):
-	contact_info = {
-		c.name: c
-		for c in frappe.get_all("Contact", filters={"name": ("in", contacts[:50_000])}, fields=["name", "full_name", "email_id"])
-	} if count else {}
+	contact_info = (
+		{
+			c.name: c
+			for c in frappe.get_all(
+				"Contact",
+				filters={"name": ("in", contacts[:50_000])},
+				fields=["name", "full_name", "email_id"],
+			)
+		}
+		if count
+		else {}
+	)
 	done = 0
 	while done < count:
 		size = min(batch, count - done)
@@ -250,27 +385,77 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 		rows, changes = [], []
 		for position, name in enumerate(names, start=done + 1):
 			team = teams[rng.randrange(len(teams))]
-			contact = contact_info.get(rng.choice(contacts)) or frappe._dict(name=None, full_name=None, email_id=None)
+			contact = contact_info.get(rng.choice(contacts)) or frappe._dict(
+				name=None, full_name=None, email_id=None
+			)
 			values = _base_values(rng, team, contact.name or "Demo contact")
 			outcome = _pick_outcome(rng, team, reasons)
 			created = add_to_date(now_datetime(), days=-rng.randint(0, 180), minutes=-rng.randint(0, 600))
-			rows.append((
-				name, values["title"], team["name"], contact.name, contact.full_name, contact.email_id,
-				outcome["stage"].name, outcome["status"], values["opportunity_owner"], values["amount"],
-				team["currency"], team["amounts"], outcome["stage"].probability, values["source"],
-				values["interest"], values["follow_up_on"], values["expected_close_date"], values["description"],
-				outcome["lost_reason"], outcome["on_hold_until"], outcome["closed_on"],
-				flt((values["amount"] or 0) * (outcome["stage"].probability or 0) / 100), position * RANK_GAP,
-				created, created, "Administrator", "Administrator",
-			))
+			rows.append(
+				(
+					name,
+					values["title"],
+					team["name"],
+					contact.name,
+					contact.full_name,
+					contact.email_id,
+					outcome["stage"].name,
+					outcome["status"],
+					values["opportunity_owner"],
+					values["amount"],
+					team["currency"],
+					team["amounts"],
+					outcome["stage"].probability,
+					values["source"],
+					values["interest"],
+					values["follow_up_on"],
+					values["expected_close_date"],
+					values["description"],
+					outcome["lost_reason"],
+					outcome["on_hold_until"],
+					outcome["closed_on"],
+					flt((values["amount"] or 0) * (outcome["stage"].probability or 0) / 100),
+					position * RANK_GAP,
+					created,
+					created,
+					"Administrator",
+					"Administrator",
+				)
+			)
 			for change_type, to_value in (("Stage", outcome["stage"].name), ("Status", outcome["status"])):
-				changes.append((frappe.generate_hash(length=12), name, team["name"], change_type, None, to_value,
-					"Administrator", created, created, created, "Administrator", "Administrator"))
+				changes.append(
+					(
+						frappe.generate_hash(length=12),
+						name,
+						team["name"],
+						change_type,
+						None,
+						to_value,
+						"Administrator",
+						created,
+						created,
+						created,
+						"Administrator",
+						"Administrator",
+					)
+				)
 		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
 		frappe.db.bulk_insert(
 			"Pipeline Stage Change",
-			["name", "opportunity", "team", "change_type", "from_value", "to_value", "changed_by", "changed_on",
-				"creation", "modified", "owner", "modified_by"],
+			[
+				"name",
+				"opportunity",
+				"team",
+				"change_type",
+				"from_value",
+				"to_value",
+				"changed_by",
+				"changed_on",
+				"creation",
+				"modified",
+				"owner",
+				"modified_by",
+			],
 			changes,
 		)
 		frappe.db.commit()

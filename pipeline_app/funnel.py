@@ -65,7 +65,9 @@ TEMPLATE_AUTOMATION: dict[str, dict] = {
 def create_stages_from_template(team: str, template: str) -> list[str]:
 	"""Creates the template's stages for a team that has none yet; returns their names."""
 	if template not in FUNNEL_TEMPLATES:
-		frappe.throw(_("Unknown funnel template {0}").format(frappe.bold(template)), title=_("Invalid Template"))
+		frappe.throw(
+			_("Unknown funnel template {0}").format(frappe.bold(template)), title=_("Invalid Template")
+		)
 	if frappe.db.exists("Funnel Stage", {"team": team}):
 		return []
 	names = []
@@ -83,7 +85,9 @@ def create_stages_from_template(team: str, template: str) -> list[str]:
 		)
 		stage.insert(ignore_permissions=True)
 		names.append(stage.name)
-	_apply_template_automation(team, template, dict(zip((s[0] for s in FUNNEL_TEMPLATES[template]), names)))
+	_apply_template_automation(
+		team, template, dict(zip((s[0] for s in FUNNEL_TEMPLATES[template]), names, strict=True))
+	)
 	return names
 
 
@@ -274,7 +278,9 @@ def _validate_owner(doc, team_changed: bool) -> None:
 		doc.opportunity_owner = None  # the owner stays behind in the old team
 		return
 	frappe.throw(
-		_("{0} is not a member of team {1}").format(frappe.bold(doc.opportunity_owner), frappe.bold(doc.team)),
+		_("{0} is not a member of team {1}").format(
+			frappe.bold(doc.opportunity_owner), frappe.bold(doc.team)
+		),
 		title=_("Invalid Owner"),
 	)
 

@@ -68,10 +68,10 @@ def create_outcome_workflow():
 	"""The outcome Workflow on Pipeline Opportunity.status, created once: administrators may edit it."""
 	for state, style in WORKFLOW_STATES.items():
 		if not frappe.db.exists("Workflow State", state):
-			frappe.get_doc({"doctype": "Workflow State", "workflow_state_name": state, "style": style}).insert(
-				ignore_permissions=True
-			)
-	for action in {action for _, action, _ in WORKFLOW_TRANSITIONS}:
+			frappe.get_doc(
+				{"doctype": "Workflow State", "workflow_state_name": state, "style": style}
+			).insert(ignore_permissions=True)
+	for action in {action for _from, action, _to in WORKFLOW_TRANSITIONS}:
 		if not frappe.db.exists("Workflow Action Master", action):
 			frappe.get_doc({"doctype": "Workflow Action Master", "workflow_action_name": action}).insert(
 				ignore_permissions=True
@@ -87,9 +87,7 @@ def create_outcome_workflow():
 			"is_active": 1,
 			"send_email_alert": 0,
 			"override_status": 1,
-			"states": [
-				{"state": state, "doc_status": "0", "allow_edit": "All"} for state in WORKFLOW_STATES
-			],
+			"states": [{"state": state, "doc_status": "0", "allow_edit": "All"} for state in WORKFLOW_STATES],
 			"transitions": [
 				{
 					"state": state,

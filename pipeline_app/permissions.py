@@ -73,8 +73,7 @@ def opportunity_permission(doc, ptype: str | None = None, user: str | None = Non
 def appointment_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	opportunities = {doc.get("opportunity"), *_stored(doc, ptype, "opportunity")}
 	teams = [
-		frappe.db.get_value("Pipeline Opportunity", name, "team") if name else None
-		for name in opportunities
+		frappe.db.get_value("Pipeline Opportunity", name, "team") if name else None for name in opportunities
 	]
 	return _allowed(teams, user)
 

@@ -108,7 +108,13 @@ def publish_opportunity_names(names) -> None:
 		doc = frappe.get_doc("Pipeline Opportunity", name)
 		emit_after_commit(
 			BOARD_EVENT,
-			{"action": "update", "name": doc.name, "team": doc.team, "card": card_from_doc(doc), "previous": None},
+			{
+				"action": "update",
+				"name": doc.name,
+				"team": doc.team,
+				"card": card_from_doc(doc),
+				"previous": None,
+			},
 			readers_of(doc),
 		)
 

@@ -47,7 +47,9 @@ def can_access_team(team: str | None, user: str | None = None) -> bool:
 
 def is_team_member(team: str, user: str) -> bool:
 	return bool(
-		frappe.db.exists("Pipeline Team Member", {"parenttype": "Pipeline Team", "parent": team, "user": user})
+		frappe.db.exists(
+			"Pipeline Team Member", {"parenttype": "Pipeline Team", "parent": team, "user": user}
+		)
 	)
 
 

@@ -19,7 +19,11 @@ def move_opportunity_by_automation(opportunity, stage: str, reason: str, source:
 	"""Moves `opportunity` (name or document) to `stage`; returns whether it moved. Closed opportunities
 	are left alone unless their team automates closed ones. `source` names the trigger, kept in
 	`doc.flags.automation` so the other side of a two-way sync does not echo the move back."""
-	doc = opportunity if not isinstance(opportunity, str) else frappe.get_doc("Pipeline Opportunity", opportunity)
+	doc = (
+		opportunity
+		if not isinstance(opportunity, str)
+		else frappe.get_doc("Pipeline Opportunity", opportunity)
+	)
 	if not stage or doc.stage == stage:
 		return False
 	if doc.status in CLOSED_STATUSES and not frappe.get_cached_value(

@@ -121,19 +121,65 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
 	frappe.db.bulk_insert(
 		"Pipeline Stage Change",
-		["name", "opportunity", "team", "change_type", "from_value", "to_value", "changed_by", "changed_on",
-			"creation", "modified", "owner", "modified_by"],
 		[
-			(frappe.generate_hash(length=12), name, team, "Status", "Open", "Abandoned", user, now, now, now, user, user)
+			"name",
+			"opportunity",
+			"team",
+			"change_type",
+			"from_value",
+			"to_value",
+			"changed_by",
+			"changed_on",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
+		[
+			(
+				frappe.generate_hash(length=12),
+				name,
+				team,
+				"Status",
+				"Open",
+				"Abandoned",
+				user,
+				now,
+				now,
+				now,
+				user,
+				user,
+			)
 			for name in names
 		],
 	)
 	frappe.db.bulk_insert(
 		"Comment",
-		["name", "comment_type", "reference_doctype", "reference_name", "content", "comment_email",
-			"creation", "modified", "owner", "modified_by"],
 		[
-			(frappe.generate_hash(length=12), "Info", "Pipeline Opportunity", name, note, user, now, now, user, user)
+			"name",
+			"comment_type",
+			"reference_doctype",
+			"reference_name",
+			"content",
+			"comment_email",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
+		[
+			(
+				frappe.generate_hash(length=12),
+				"Info",
+				"Pipeline Opportunity",
+				name,
+				note,
+				user,
+				now,
+				now,
+				user,
+				user,
+			)
 			for name in names
 		],
 	)

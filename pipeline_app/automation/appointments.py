@@ -85,7 +85,9 @@ def on_opportunity_update(opportunity, method=None):
 				add_timeline_note(
 					appointment,
 					_("Marked {0} because opportunity {1} entered stage {2}").format(
-						_(status), opportunity.name, frappe.get_cached_value("Funnel Stage", opportunity.stage, "stage_name")
+						_(status),
+						opportunity.name,
+						frappe.get_cached_value("Funnel Stage", opportunity.stage, "stage_name"),
 					),
 				)
 			return

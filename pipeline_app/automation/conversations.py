@@ -47,11 +47,15 @@ def log_message(
 		contact = contact or target.contact
 	else:
 		inbound = direction == "Inbound"
-		may_create = inbound and frappe.get_cached_value("Pipeline Team", team, "create_opportunity_from_inbound")
+		may_create = inbound and frappe.get_cached_value(
+			"Pipeline Team", team, "create_opportunity_from_inbound"
+		)
 		if not contact:
 			if not may_create:
 				frappe.throw(
-					_("No contact has the email address or phone number {0}").format(frappe.bold(contact_key)),
+					_("No contact has the email address or phone number {0}").format(
+						frappe.bold(contact_key)
+					),
 					frappe.DoesNotExistError,
 					title=_("Unknown Contact"),
 				)
@@ -62,23 +66,30 @@ def log_message(
 		if not target:
 			if not may_create:
 				frappe.throw(
-					_("Contact {0} has no open opportunity in team {1}").format(frappe.bold(contact), frappe.bold(team)),
+					_("Contact {0} has no open opportunity in team {1}").format(
+						frappe.bold(contact), frappe.bold(team)
+					),
 					frappe.DoesNotExistError,
 					title=_("No Open Opportunity"),
 				)
 			target = create_opportunity_from_message(contact, team, channel)
 			created = True
-	communication = make_communication(target, contact, contact_key, direction, text, channel, subject, created)
-	return {"communication": communication.name, "opportunity": target.name, "contact": contact, "created": created}
+	communication = make_communication(
+		target, contact, contact_key, direction, text, channel, subject, created
+	)
+	return {
+		"communication": communication.name,
+		"opportunity": target.name,
+		"contact": contact,
+		"created": created,
+	}
 
 
 def validate_message(direction: str, text: str, channel: str) -> None:
 	if direction not in DIRECTIONS:
 		frappe.throw(_("Direction must be Inbound or Outbound"), title=_("Invalid Message"))
 	if channel not in CHANNELS:
-		frappe.throw(
-			_("Channel must be one of {0}").format(", ".join(CHANNELS)), title=_("Invalid Message")
-		)
+		frappe.throw(_("Channel must be one of {0}").format(", ".join(CHANNELS)), title=_("Invalid Message"))
 	if not cstr(text).strip():
 		frappe.throw(_("A message needs text"), title=_("Invalid Message"))
 
@@ -89,9 +100,9 @@ def find_contact(key: str) -> str | None:
 	if not key:
 		frappe.throw(_("Give the contact's email address or phone number"), title=_("Unknown Contact"))
 	if "@" in key:
-		return frappe.db.get_value("Contact Email", {"email_id": key, "parenttype": "Contact"}, "parent") or frappe.db.get_value(
-			"Contact", {"email_id": key}, "name"
-		)
+		return frappe.db.get_value(
+			"Contact Email", {"email_id": key, "parenttype": "Contact"}, "parent"
+		) or frappe.db.get_value("Contact", {"email_id": key}, "name")
 	digits = "".join(ch for ch in key if ch.isdigit())
 	if len(digits) < 5:
 		frappe.throw(_("{0} is not a phone number").format(frappe.bold(key)), title=_("Unknown Contact"))
@@ -145,7 +156,14 @@ def create_opportunity_from_message(contact: str, team: str, channel: str):
 
 
 def make_communication(
-	opportunity, contact: str, contact_key: str, direction: str, text: str, channel: str, subject, created=False
+	opportunity,
+	contact: str,
+	contact_key: str,
+	direction: str,
+	text: str,
+	channel: str,
+	subject,
+	created=False,
 ):
 	medium = CHANNELS[channel][0]
 	sent = DIRECTIONS[direction] == "Sent"
@@ -186,7 +204,9 @@ def on_communication(communication, method=None):
 	when = get_datetime(communication.communication_date or now_datetime())
 	# plain text without markup: entities decoded, then any tag they spelled dropped too (Frappe's own
 	# list and form views print this field as it is; the board escapes it anyway)
-	preview = strip_html(html.unescape(strip_html(cstr(communication.content or communication.subject)))).strip()
+	preview = strip_html(
+		html.unescape(strip_html(cstr(communication.content or communication.subject)))
+	).strip()
 	preview = preview[:PREVIEW_LENGTH]
 	opportunity = frappe.qb.DocType("Pipeline Opportunity")
 	update = (
@@ -202,8 +222,10 @@ def on_communication(communication, method=None):
 			.set(opportunity.unanswered, 1)
 		)
 	else:
-		update = update.set(opportunity.last_outbound_on, when).set(opportunity.unread_count, 0).set(
-			opportunity.unanswered, 0
+		update = (
+			update.set(opportunity.last_outbound_on, when)
+			.set(opportunity.unread_count, 0)
+			.set(opportunity.unanswered, 0)
 		)
 	update.run()
 	publish_opportunity_names(names)

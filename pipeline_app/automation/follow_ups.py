@@ -42,7 +42,11 @@ def notify_due_follow_ups():
 				doc,
 			)
 			frappe.db.set_value(
-				"Pipeline Opportunity", name, "follow_up_notified_for", doc.follow_up_on, update_modified=False
+				"Pipeline Opportunity",
+				name,
+				"follow_up_notified_for",
+				doc.follow_up_on,
+				update_modified=False,
 			)
 		frappe.db.commit()
 		last_name = due[-1]

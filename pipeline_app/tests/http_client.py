@@ -3,9 +3,8 @@
 import json
 import os
 
-import requests
-
 import frappe
+import requests
 
 BASE_URL = os.environ.get("PIPELINE_TEST_URL", "http://127.0.0.1:8000")
 

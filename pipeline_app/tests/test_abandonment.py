@@ -17,7 +17,9 @@ from pipeline_app.tests.factories import make_opportunity, make_team, make_user,
 class TestAbandonment(FrappeTestCase):
 	def setUp(self):
 		self.seller = make_user()
-		self.team = make_team(template="Appointment funnel", members=[self.seller], abandon_after_days=14).name
+		self.team = make_team(
+			template="Appointment funnel", members=[self.seller], abandon_after_days=14
+		).name
 		self.never = make_team(template="Appointment funnel", abandon_after_days=0).name
 		frappe.db.commit()
 
@@ -36,11 +38,17 @@ class TestAbandonment(FrappeTestCase):
 		due = self.old_opportunity(opportunity_owner=self.seller)
 		recent = self.old_opportunity(days=5)
 		answered = self.old_opportunity()
-		frappe.db.set_value("Pipeline Opportunity", answered.name, "last_inbound_on", add_days(now_datetime(), -3))
+		frappe.db.set_value(
+			"Pipeline Opportunity", answered.name, "last_inbound_on", add_days(now_datetime(), -3)
+		)
 		late_stage = self.old_opportunity(stage=stage_named(self.team, "Intake"))
 		booked = self.old_opportunity()
 		frappe.get_doc(
-			{"doctype": "Pipeline Appointment", "opportunity": booked.name, "starts_at": add_days(now_datetime(), 2)}
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": booked.name,
+				"starts_at": add_days(now_datetime(), 2),
+			}
 		).insert()
 		held = self.old_opportunity()
 		held.update({"status": "On Hold", "on_hold_until": add_days(now_datetime(), 5)})
@@ -57,12 +65,18 @@ class TestAbandonment(FrappeTestCase):
 		doc = frappe.get_doc("Pipeline Opportunity", due.name)
 		self.assertIsNotNone(doc.closed_on)
 		self.assertEqual(doc.stage, stage_named(self.team, "Opt In"))
-		history = frappe.get_all("Pipeline Stage Change", {"opportunity": due.name, "to_value": "Abandoned"}, pluck="from_value")
+		history = frappe.get_all(
+			"Pipeline Stage Change", {"opportunity": due.name, "to_value": "Abandoned"}, pluck="from_value"
+		)
 		self.assertEqual(history, ["Open"])
-		notes = frappe.get_all("Comment", {"reference_name": due.name, "comment_type": "Info"}, pluck="content")
+		notes = frappe.get_all(
+			"Comment", {"reference_name": due.name, "comment_type": "Info"}, pluck="content"
+		)
 		self.assertEqual(len(notes), 1)
 		self.assertIn("14", notes[0])
-		self.assertTrue(frappe.db.exists("Notification Log", {"for_user": self.seller, "document_name": due.name}))
+		self.assertTrue(
+			frappe.db.exists("Notification Log", {"for_user": self.seller, "document_name": due.name})
+		)
 
 	def test_second_run_changes_nothing(self):
 		for _ in range(3):
@@ -70,7 +84,9 @@ class TestAbandonment(FrappeTestCase):
 		self.assertEqual(abandon_silent_opportunities(batch_size=2), 3)
 		counts = [frappe.db.count(dt) for dt in ("Pipeline Stage Change", "Comment", "Notification Log")]
 		self.assertEqual(abandon_silent_opportunities(batch_size=2), 0)
-		self.assertEqual([frappe.db.count(dt) for dt in ("Pipeline Stage Change", "Comment", "Notification Log")], counts)
+		self.assertEqual(
+			[frappe.db.count(dt) for dt in ("Pipeline Stage Change", "Comment", "Notification Log")], counts
+		)
 
 	def test_disabled_in_settings_does_nothing(self):
 		doc = self.old_opportunity()
@@ -92,13 +108,26 @@ class TestAbandonment(FrappeTestCase):
 		frappe.db.bulk_insert(
 			"Pipeline Opportunity",
 			["name", "title", "team", "stage", "status", "creation", "modified", "owner", "modified_by"],
-			[(n, n, self.team, stage, "Open", created, created, "Administrator", "Administrator") for n in names],
+			[
+				(n, n, self.team, stage, "Open", created, created, "Administrator", "Administrator")
+				for n in names
+			],
 		)
 		frappe.db.commit()
 		process = subprocess.Popen(
-			["bench", "--site", frappe.local.site, "execute",
-				"pipeline_app.automation.abandonment.abandon_silent_opportunities", "--kwargs", "{'batch_size': 1}"],
-			cwd="..", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+			[
+				"bench",
+				"--site",
+				frappe.local.site,
+				"execute",
+				"pipeline_app.automation.abandonment.abandon_silent_opportunities",
+				"--kwargs",
+				"{'batch_size': 1}",
+			],
+			cwd="..",
+			stdout=subprocess.DEVNULL,
+			stderr=subprocess.DEVNULL,
+			start_new_session=True,
 		)
 		abandoned = 0
 		deadline = time.monotonic() + 120

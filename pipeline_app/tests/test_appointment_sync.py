@@ -24,21 +24,42 @@ class TestAppointmentSync(FrappeTestCase):
 
 	def book(self, starts_at, **fields):
 		return frappe.get_doc(
-			{"doctype": "Pipeline Appointment", "opportunity": self.opportunity.name, "starts_at": starts_at, **fields}
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": self.opportunity.name,
+				"starts_at": starts_at,
+				**fields,
+			}
 		).insert()
 
 	def notes(self, doctype, name):
 		return frappe.get_all(
-			"Comment", filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Info"}, pluck="content"
+			"Comment",
+			filters={"reference_doctype": doctype, "reference_name": name, "comment_type": "Info"},
+			pluck="content",
 		)
 
 	def test_template_sets_the_mappings(self):
 		team = frappe.get_doc("Pipeline Team", self.team)
 		self.assertEqual(
-			(team.booked_stage, team.appointment_day_stage, team.no_show_stage, team.cancelled_stage, team.replied_stage),
-			(self.stage("Call before intake"), self.stage("Intake"), self.stage("No Show"), self.stage("Cancel"), self.stage("Contact replied")),
+			(
+				team.booked_stage,
+				team.appointment_day_stage,
+				team.no_show_stage,
+				team.cancelled_stage,
+				team.replied_stage,
+			),
+			(
+				self.stage("Call before intake"),
+				self.stage("Intake"),
+				self.stage("No Show"),
+				self.stage("Cancel"),
+				self.stage("Contact replied"),
+			),
 		)
-		abandonable = frappe.get_all("Funnel Stage", {"team": self.team, "abandonable": 1}, pluck="stage_name")
+		abandonable = frappe.get_all(
+			"Funnel Stage", {"team": self.team, "abandonable": 1}, pluck="stage_name"
+		)
 		self.assertEqual(set(abandonable), {"Opt In", "Contact replied", "Call before intake"})
 		self.assertTrue(team.create_opportunity_from_inbound)
 
@@ -116,11 +137,17 @@ class TestAppointmentSync(FrappeTestCase):
 		plain = make_team(template="Sales funnel").name
 		opportunity = make_opportunity(plain)
 		appointment = frappe.get_doc(
-			{"doctype": "Pipeline Appointment", "opportunity": opportunity.name, "starts_at": add_days(now_datetime(), 2)}
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": opportunity.name,
+				"starts_at": add_days(now_datetime(), 2),
+			}
 		).insert()
 		appointment.status = "No Show"
 		appointment.save()
-		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", opportunity.name, "stage"), stage_named(plain, "New"))
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Opportunity", opportunity.name, "stage"), stage_named(plain, "New")
+		)
 
 	def test_day_job_moves_booked_opportunities_on_the_day(self):
 		starts = get_datetime(f"{add_days(today(), 2)} 14:00:00")

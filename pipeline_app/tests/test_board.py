@@ -3,6 +3,7 @@ filters, paging, moves and their conflicts, quick-control updates, Add New, perm
 and who receives the realtime events."""
 
 from contextlib import contextmanager
+from itertools import pairwise
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -93,7 +94,9 @@ class TestBoardRead(BoardTestCase):
 		waiting = make_opportunity(self.team, stage=self.qualification)
 		moving.stage = self.qualification
 		moving.save()
-		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [moving.name, waiting.name])
+		self.assertEqual(
+			self.names(api.get_board(self.team), self.qualification), [moving.name, waiting.name]
+		)
 
 	def test_rank_cannot_be_set_by_a_client(self):
 		doc = make_opportunity(self.team)
@@ -139,8 +142,13 @@ class TestBoardRead(BoardTestCase):
 		self.assertEqual(self.names(api.get_board(self.team, {"q": "_"}), self.new), [])
 
 	def test_invalid_filters_are_refused(self):
-		for filters in ({"colour": "red"}, {"status": "Sleeping"}, {"owner": "nobody@nowhere.test"},
-			{"follow_up": "yesterday"}, {"source": "Carrier pigeon"}):
+		for filters in (
+			{"colour": "red"},
+			{"status": "Sleeping"},
+			{"owner": "nobody@nowhere.test"},
+			{"follow_up": "yesterday"},
+			{"source": "Carrier pigeon"},
+		):
 			with self.assertRaises(frappe.ValidationError, msg=str(filters)):
 				api.get_board(self.team, filters)
 
@@ -218,7 +226,9 @@ class TestMoves(BoardTestCase):
 		doc = make_opportunity(self.team)
 		result = api.move_opportunity(doc.name, self.qualification, after=top, before=middle)
 		self.assertEqual(result["card"]["stage"], self.qualification)
-		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [top, doc.name, middle, bottom])
+		self.assertEqual(
+			self.names(api.get_board(self.team), self.qualification), [top, doc.name, middle, bottom]
+		)
 		changes = frappe.get_all(
 			"Pipeline Stage Change", {"opportunity": doc.name, "change_type": "Stage"}, pluck="to_value"
 		)
@@ -228,7 +238,9 @@ class TestMoves(BoardTestCase):
 		top, middle, bottom = self.column_of_three()
 		doc = make_opportunity(self.team)
 		api.move_opportunity(doc.name, self.qualification, after=middle)
-		self.assertEqual(self.names(api.get_board(self.team), self.qualification), [top, middle, doc.name, bottom])
+		self.assertEqual(
+			self.names(api.get_board(self.team), self.qualification), [top, middle, doc.name, bottom]
+		)
 		other = make_opportunity(self.team)
 		api.move_opportunity(other.name, self.qualification, before=top)
 		self.assertEqual(self.names(api.get_board(self.team), self.qualification)[:2], [other.name, top])
@@ -266,10 +278,13 @@ class TestMoves(BoardTestCase):
 		self.assertEqual(names[-1], bottom)
 		self.assertEqual(len(names), 28)
 		ranks = frappe.get_all(
-			"Pipeline Opportunity", {"stage": self.qualification}, pluck="board_rank", order_by="board_rank asc"
+			"Pipeline Opportunity",
+			{"stage": self.qualification},
+			pluck="board_rank",
+			order_by="board_rank asc",
 		)
 		self.assertEqual(len(set(ranks)), len(ranks))
-		self.assertGreaterEqual(min(b - a for a, b in zip(ranks, ranks[1:], strict=False)), 2)
+		self.assertGreaterEqual(min(b - a for a, b in pairwise(ranks)), 2)
 
 	def test_stale_move_changes_nothing_and_answers_the_current_card(self):
 		doc = make_opportunity(self.team)
@@ -323,11 +338,17 @@ class TestUpdates(BoardTestCase):
 		doc = make_opportunity(self.team)
 		card = api.update_opportunity(
 			doc.name,
-			{"opportunity_owner": self.seller, "amount": 300, "follow_up_on": str(add_days(now_datetime(), 1))},
+			{
+				"opportunity_owner": self.seller,
+				"amount": 300,
+				"follow_up_on": str(add_days(now_datetime(), 1)),
+			},
 		)["card"]
 		self.assertEqual((card["opportunity_owner"], card["amount"]), (self.seller, 300))
 		reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
-		card = api.update_opportunity(doc.name, '{"status": "Lost", "lost_reason": "%s"}' % reason)["card"]
+		card = api.update_opportunity(doc.name, frappe.as_json({"status": "Lost", "lost_reason": reason}))[
+			"card"
+		]
 		self.assertEqual((card["status"], card["stage"]), ("Lost", self.lost))
 		card = api.update_opportunity(doc.name, {"status": "Open"})["card"]
 		self.assertEqual(card["status"], "Open")
@@ -497,8 +518,12 @@ class TestRealtimeAudience(BoardTestCase):
 		contact = make_contact(email=f"{random_string(6)}@example.test")
 		doc = make_opportunity(self.team, contact=contact)
 		clear_realtime_log()
-		api.log_message(contact=frappe.db.get_value("Contact", contact, "email_id"), direction="Inbound",
-			text="Hello <b>there</b>", opportunity=doc.name)
+		api.log_message(
+			contact=frappe.db.get_value("Contact", contact, "email_id"),
+			direction="Inbound",
+			text="Hello <b>there</b>",
+			opportunity=doc.name,
+		)
 		cards = [m["card"] for room, m in self.board_events() if room == f"user:{self.seller}" and m["card"]]
 		self.assertTrue(cards)
 		self.assertEqual(cards[-1]["unread_count"], 1)
@@ -554,7 +579,9 @@ class TestBoardHttp(FrappeTestCase):
 	def test_moves_are_post_only(self):
 		before = self.stored()
 		stage = stage_named(self.team, "Qualification")
-		response = self.as_seller.call("pipeline_app.api.move_opportunity", "GET", name=self.doc.name, stage=stage)
+		response = self.as_seller.call(
+			"pipeline_app.api.move_opportunity", "GET", name=self.doc.name, stage=stage
+		)
 		self.assertEqual(response.status_code, 403, response.text[:300])
 		self.assertEqual(self.stored(), before)
 

@@ -7,9 +7,8 @@ import shutil
 import time
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
 import frappe
+import pytest
 from frappe.utils import random_string
 
 from pipeline_app.demo import skip_setup_wizard
@@ -147,7 +146,9 @@ def test_reorder_within_a_column_by_drag(world, open_board):
 
 	assert wait_until(lambda: order(bob) == [bottom.name, top.name], REALTIME_SECONDS)
 	frappe.db.rollback()
-	ranks = frappe.get_all("Pipeline Opportunity", {"name": ("in", [top.name, bottom.name])}, ["name", "board_rank"])
+	ranks = frappe.get_all(
+		"Pipeline Opportunity", {"name": ("in", [top.name, bottom.name])}, ["name", "board_rank"]
+	)
 	ranks = {row.name: row.board_rank for row in ranks}
 	assert ranks[bottom.name] < ranks[top.name]
 
@@ -325,7 +326,11 @@ def test_card_text_is_escaped(world, open_board):
 	frappe.db.set_value(
 		"Pipeline Opportunity",
 		doc.name,
-		{"title": hostile, "contact_name": "<script>window.__pwned=2</script>", "last_message_preview": hostile},
+		{
+			"title": hostile,
+			"contact_name": "<script>window.__pwned=2</script>",
+			"last_message_preview": hostile,
+		},
 	)
 	frappe.db.commit()
 	alice = open_board(world.alice, world.team)

@@ -6,7 +6,14 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import random_string
 
 from pipeline_app.automation.conversations import log_message
-from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team, stage_named
+from pipeline_app.tests.factories import (
+	make_contact,
+	make_opportunity,
+	make_team,
+	make_user,
+	purge_team,
+	stage_named,
+)
 from pipeline_app.tests.http_client import Client, message
 
 
@@ -24,7 +31,14 @@ class TestConversations(FrappeTestCase):
 		result = log_message(self.email, "Inbound", "Yes, <b>interested</b>!", "WhatsApp", self.team)
 		self.assertEqual((result["opportunity"], result["created"]), (self.opportunity.name, False))
 		communication = frappe.get_doc("Communication", result["communication"])
-		self.assertEqual((communication.reference_name, communication.sent_or_received, communication.communication_medium), (self.opportunity.name, "Received", "Chat"))
+		self.assertEqual(
+			(
+				communication.reference_name,
+				communication.sent_or_received,
+				communication.communication_medium,
+			),
+			(self.opportunity.name, "Received", "Chat"),
+		)
 		self.assertIn(self.contact, [link.link_name for link in communication.timeline_links])
 		doc = self.current()
 		self.assertEqual((doc.unread_count, doc.unanswered), (1, 1))
@@ -33,7 +47,9 @@ class TestConversations(FrappeTestCase):
 		self.assertIn("interested", doc.last_message_preview)
 		self.assertNotIn("<b>", doc.last_message_preview)
 		self.assertEqual(doc.stage, stage_named(self.team, "Contact replied"))
-		notes = frappe.get_all("Comment", {"reference_name": doc.name, "comment_type": "Info"}, pluck="content")
+		notes = frappe.get_all(
+			"Comment", {"reference_name": doc.name, "comment_type": "Info"}, pluck="content"
+		)
 		self.assertEqual(len(notes), 1)
 
 	def test_second_inbound_counts_unread_and_moves_no_further(self):
@@ -63,7 +79,9 @@ class TestConversations(FrappeTestCase):
 		self.assertFalse(second["created"])
 		self.assertEqual(first["opportunity"], second["opportunity"])
 		doc = self.current(first["opportunity"])
-		self.assertEqual((doc.stage, doc.source, doc.unread_count), (stage_named(self.team, "Contact replied"), "Chat", 2))
+		self.assertEqual(
+			(doc.stage, doc.source, doc.unread_count), (stage_named(self.team, "Contact replied"), "Chat", 2)
+		)
 		self.assertEqual(frappe.db.get_value("Contact", first["contact"], "first_name"), "New Lead")
 
 	def test_team_without_inbound_creation_refuses_unknown_contact(self):
@@ -113,7 +131,9 @@ class TestMessageEndpoints(FrappeTestCase):
 		cls.member = make_user()
 		cls.outsider = make_user()
 		cls.secret = frappe.generate_hash(length=24)
-		cls.team = make_team(template="Appointment funnel", members=[cls.member], webhook_secret=cls.secret).name
+		cls.team = make_team(
+			template="Appointment funnel", members=[cls.member], webhook_secret=cls.secret
+		).name
 		cls.email = f"{random_string(8).lower()}@customer.test"
 		cls.contact = make_contact(email=cls.email)
 		cls.opportunity = make_opportunity(cls.team, contact=cls.contact).name
@@ -133,7 +153,14 @@ class TestMessageEndpoints(FrappeTestCase):
 	def test_log_message_by_a_member(self):
 		before = self.unread()
 		result = message(
-			self.as_member.call("pipeline_app.api.log_message", contact=self.email, direction="Inbound", text="hello", channel="SMS", team=self.team)
+			self.as_member.call(
+				"pipeline_app.api.log_message",
+				contact=self.email,
+				direction="Inbound",
+				text="hello",
+				channel="SMS",
+				team=self.team,
+			)
 		)
 		self.assertEqual(result["opportunity"], self.opportunity)
 		self.assertEqual(self.unread(), before + 1)
@@ -141,7 +168,12 @@ class TestMessageEndpoints(FrappeTestCase):
 	def test_log_message_is_post_only(self):
 		before = self.unread()
 		response = self.as_member.call(
-			"pipeline_app.api.log_message", "GET", contact=self.email, direction="Inbound", text="x", team=self.team
+			"pipeline_app.api.log_message",
+			"GET",
+			contact=self.email,
+			direction="Inbound",
+			text="x",
+			team=self.team,
 		)
 		self.assertIn(response.status_code, (403, 405))
 		self.assertEqual(self.unread(), before)

@@ -19,7 +19,9 @@ class TestDataImport(FrappeTestCase):
 		self.prefix = f"Imported {random_string(6)}"
 
 	def tearDown(self):
-		for name in frappe.get_all("Pipeline Opportunity", {"title": ("like", f"{self.prefix}%")}, pluck="name"):
+		for name in frappe.get_all(
+			"Pipeline Opportunity", {"title": ("like", f"{self.prefix}%")}, pluck="name"
+		):
 			frappe.delete_doc("Pipeline Opportunity", name, force=True)
 		for team in (self.team, self.other):
 			frappe.delete_doc("Pipeline Team", team, force=True)

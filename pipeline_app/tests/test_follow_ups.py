@@ -46,7 +46,9 @@ class TestFollowUps(FrappeTestCase):
 		self.assertEqual(self.notifications(self.seller, doc.name), [])
 
 	def test_new_follow_up_time_notifies_again(self):
-		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		doc = make_opportunity(
+			self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5)
+		)
 		notify_due_follow_ups()
 		doc.reload()
 		doc.follow_up_on = add_to_date(now_datetime(), minutes=-1)
@@ -55,14 +57,18 @@ class TestFollowUps(FrappeTestCase):
 		self.assertEqual(len(self.notifications(self.seller, doc.name)), 2)
 
 	def test_closed_opportunity_gets_no_follow_up(self):
-		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		doc = make_opportunity(
+			self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5)
+		)
 		doc.status = "Won"
 		doc.save()
 		notify_due_follow_ups()
 		self.assertEqual(self.notifications(self.seller, doc.name), [])
 
 	def test_client_cannot_mark_a_follow_up_notified(self):
-		doc = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5))
+		doc = make_opportunity(
+			self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-5)
+		)
 		doc.follow_up_notified_for = doc.follow_up_on
 		doc.save()
 		self.assertIsNone(frappe.db.get_value("Pipeline Opportunity", doc.name, "follow_up_notified_for"))
@@ -79,7 +85,9 @@ class TestFollowUps(FrappeTestCase):
 			resume_held_opportunities()
 		doc.reload()
 		self.assertEqual((doc.status, doc.on_hold_until), ("Open", None))
-		notes = frappe.get_all("Comment", {"reference_name": doc.name, "comment_type": "Info"}, pluck="content")
+		notes = frappe.get_all(
+			"Comment", {"reference_name": doc.name, "comment_type": "Info"}, pluck="content"
+		)
 		self.assertEqual(len(notes), 1)
 		self.assertIn(frappe.utils.formatdate(getdate(add_days(today(), 3))), notes[0])
 		self.assertEqual(len(self.notifications(self.seller, doc.name)), 1)

@@ -29,7 +29,12 @@ class TestInstall(FrappeTestCase):
 		workflow = frappe.get_doc("Workflow", WORKFLOW_NAME)
 		self.assertEqual((workflow.document_type, workflow.is_active), ("Pipeline Opportunity", 1))
 		self.assertEqual(frappe.db.count("Pipeline Lost Reason"), len(DEFAULT_LOST_REASONS))
-		perm = frappe.db.get_value("Custom DocPerm", {"parent": "Contact", "role": "Pipeline User"}, ["read", "write", "create"], as_dict=True)
+		perm = frappe.db.get_value(
+			"Custom DocPerm",
+			{"parent": "Contact", "role": "Pipeline User"},
+			["read", "write", "create"],
+			as_dict=True,
+		)
 		self.assertEqual((perm.read, perm.write, perm.create), (1, 1, 1))
 		self.assertTrue(frappe.db.exists("Workspace", "Pipeline"))
 		for doctype in PIPELINE_DOCTYPES:
@@ -45,13 +50,17 @@ class TestInstall(FrappeTestCase):
 			[t for t in frappe.get_doc("Workflow", WORKFLOW_NAME).transitions if t.action == "Abandon"]
 		)
 		self.assertEqual(frappe.db.count("Workflow", {"document_type": "Pipeline Opportunity"}), 1)
-		self.assertEqual(frappe.db.get_value("Pipeline Lost Reason", "Price", "description"), "Edited by admin")
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Lost Reason", "Price", "description"), "Edited by admin"
+		)
 		self.assertEqual(frappe.db.count("Custom DocPerm", {"parent": "Contact", "role": "Pipeline User"}), 1)
 
 	def test_patch_is_registered(self):
 		patches = frappe.get_file_items(frappe.get_app_path("pipeline_app", "patches.txt"))
 		self.assertIn("pipeline_app.patches.v0_1.ensure_install_defaults", patches)
-		self.assertTrue(frappe.db.exists("Patch Log", {"patch": "pipeline_app.patches.v0_1.ensure_install_defaults"}))
+		self.assertTrue(
+			frappe.db.exists("Patch Log", {"patch": "pipeline_app.patches.v0_1.ensure_install_defaults"})
+		)
 
 
 class TestFreshSiteRoundTrip(FrappeTestCase):
@@ -66,22 +75,38 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 
 	def site_value(self, expression: str):
 		result = subprocess.run(
-			["../env/bin/python", "-c", (
-				"import frappe, json;"
-				f"frappe.init(site='{self.SITE}', sites_path='.');frappe.connect();"
-				f"print('@@' + json.dumps({expression}, default=str))"
-			)],
-			capture_output=True, text=True, check=True, timeout=120,
+			[
+				"../env/bin/python",
+				"-c",
+				(
+					"import frappe, json;"
+					f"frappe.init(site='{self.SITE}', sites_path='.');frappe.connect();"
+					f"print('@@' + json.dumps({expression}, default=str))"
+				),
+			],
+			capture_output=True,
+			text=True,
+			check=True,
+			timeout=120,
 		)
 		return json.loads(result.stdout.rsplit("@@", 1)[1])
 
 	def test_install_and_uninstall_on_a_fresh_site(self):
 		password = os.environ.get("DB_ROOT_PASSWORD", "pipeline-root")
-		self.bench("drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False)
+		self.bench(
+			"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False
+		)
 		try:
 			self.bench(
-				"new-site", self.SITE, "--force", "--db-root-password", password,
-				"--admin-password", "admin", "--install-app", "pipeline_app",
+				"new-site",
+				self.SITE,
+				"--force",
+				"--db-root-password",
+				password,
+				"--admin-password",
+				"admin",
+				"--install-app",
+				"pipeline_app",
 			)
 			installed = self.site_value(
 				"[frappe.get_installed_apps(), frappe.db.table_exists('Pipeline Opportunity'),"
@@ -99,4 +124,6 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 			)
 			self.assertEqual(left, [["frappe"], False, 0, 0, 0, 0, False])
 		finally:
-			self.bench("drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False)
+			self.bench(
+				"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False
+			)

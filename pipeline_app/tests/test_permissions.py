@@ -28,7 +28,11 @@ class TestPermissionMatrix(FrappeTestCase):
 		cls.opp_b = make_opportunity(cls.team_b, title=f"Beta secret {suffix}").name
 		cls.appointment_b = (
 			frappe.get_doc(
-				{"doctype": "Pipeline Appointment", "opportunity": cls.opp_b, "starts_at": add_days(today(), 2)}
+				{
+					"doctype": "Pipeline Appointment",
+					"opportunity": cls.opp_b,
+					"starts_at": add_days(today(), 2),
+				}
 			)
 			.insert()
 			.name
@@ -51,7 +55,9 @@ class TestPermissionMatrix(FrappeTestCase):
 		super().tearDownClass()
 
 	def opportunity(self, name):
-		return frappe.db.get_value("Pipeline Opportunity", name, ["team", "stage", "title", "modified"], as_dict=True)
+		return frappe.db.get_value(
+			"Pipeline Opportunity", name, ["team", "stage", "title", "modified"], as_dict=True
+		)
 
 	def assertDenied(self, response):
 		self.assertEqual(response.status_code, 403, response.text[:500])
@@ -65,7 +71,9 @@ class TestPermissionMatrix(FrappeTestCase):
 		names = {row["name"] for row in rows}
 		self.assertIn(self.opp_a, names)
 		self.assertNotIn(self.opp_b, names)
-		self.assertTrue(all(frappe.db.get_value("Pipeline Opportunity", n, "team") == self.team_a for n in names))
+		self.assertTrue(
+			all(frappe.db.get_value("Pipeline Opportunity", n, "team") == self.team_a for n in names)
+		)
 
 	def test_rest_list_filtered_to_other_team_is_empty(self):
 		rows = self.as_alice.get(OPP, filters=frappe.as_json([["team", "=", self.team_b]])).json()["data"]
@@ -104,7 +112,9 @@ class TestPermissionMatrix(FrappeTestCase):
 	def test_rest_post_into_own_team_lands_in_first_stage(self):
 		response = self.as_alice.post(OPP, {"title": f"new {random_string(4)}", "team": self.team_a})
 		data = response.json()["data"]
-		self.assertEqual(data["stage"], frappe.db.get_value("Funnel Stage", {"team": self.team_a, "stage_name": "New"}))
+		self.assertEqual(
+			data["stage"], frappe.db.get_value("Funnel Stage", {"team": self.team_a, "stage_name": "New"})
+		)
 		self.assertEqual(data["owner"], self.alice)
 
 	def test_rest_post_with_stage_of_other_team_is_refused(self):
@@ -123,11 +133,24 @@ class TestPermissionMatrix(FrappeTestCase):
 
 	# --- frappe.client
 	def test_client_get_list_and_get_value(self):
-		names = {r["name"] for r in message(self.as_alice.call("frappe.client.get_list", "GET", doctype="Pipeline Opportunity", limit_page_length=0))}
+		names = {
+			r["name"]
+			for r in message(
+				self.as_alice.call(
+					"frappe.client.get_list", "GET", doctype="Pipeline Opportunity", limit_page_length=0
+				)
+			)
+		}
 		self.assertIn(self.opp_a, names)
 		self.assertNotIn(self.opp_b, names)
 		value = message(
-			self.as_alice.call("frappe.client.get_value", "GET", doctype="Pipeline Opportunity", fieldname="title", filters=self.opp_b)
+			self.as_alice.call(
+				"frappe.client.get_value",
+				"GET",
+				doctype="Pipeline Opportunity",
+				fieldname="title",
+				filters=self.opp_b,
+			)
 		)
 		self.assertFalse(value)
 
@@ -136,12 +159,22 @@ class TestPermissionMatrix(FrappeTestCase):
 		self.assertEqual(count, frappe.db.count("Pipeline Opportunity", {"team": self.team_a}))
 		other = message(
 			self.as_alice.call(
-				"frappe.client.get_count", "GET", doctype="Pipeline Opportunity", filters={"team": self.team_b}
+				"frappe.client.get_count",
+				"GET",
+				doctype="Pipeline Opportunity",
+				filters={"team": self.team_b},
 			)
 		)
 		self.assertEqual(other, 0)
 		self.assertEqual(
-			message(self.as_manager.call("frappe.client.get_count", "GET", doctype="Pipeline Opportunity", filters={"team": self.team_b})),
+			message(
+				self.as_manager.call(
+					"frappe.client.get_count",
+					"GET",
+					doctype="Pipeline Opportunity",
+					filters={"team": self.team_b},
+				)
+			),
 			1,
 		)
 
@@ -151,32 +184,56 @@ class TestPermissionMatrix(FrappeTestCase):
 
 	def test_client_get_and_set_value_and_delete_other_team_are_denied(self):
 		before = self.opportunity(self.opp_b)
-		self.assertDenied(self.as_alice.call("frappe.client.get", "GET", doctype="Pipeline Opportunity", name=self.opp_b))
 		self.assertDenied(
-			self.as_alice.call("frappe.client.set_value", doctype="Pipeline Opportunity", name=self.opp_b, fieldname="title", value="x")
+			self.as_alice.call("frappe.client.get", "GET", doctype="Pipeline Opportunity", name=self.opp_b)
 		)
 		self.assertDenied(
-			self.as_alice.call("frappe.client.set_value", doctype="Pipeline Opportunity", name=self.opp_b, fieldname="team", value=self.team_a)
+			self.as_alice.call(
+				"frappe.client.set_value",
+				doctype="Pipeline Opportunity",
+				name=self.opp_b,
+				fieldname="title",
+				value="x",
+			)
 		)
-		self.assertDenied(self.as_alice.call("frappe.client.delete", doctype="Pipeline Opportunity", name=self.opp_b))
+		self.assertDenied(
+			self.as_alice.call(
+				"frappe.client.set_value",
+				doctype="Pipeline Opportunity",
+				name=self.opp_b,
+				fieldname="team",
+				value=self.team_a,
+			)
+		)
+		self.assertDenied(
+			self.as_alice.call("frappe.client.delete", doctype="Pipeline Opportunity", name=self.opp_b)
+		)
 		self.assertEqual(self.opportunity(self.opp_b), before)
 
 	# --- desk paths
 	def test_reportview_and_its_count(self):
 		response = self.as_alice.call(
-			"frappe.desk.reportview.get", doctype="Pipeline Opportunity", fields=["name", "title"], page_length=500
+			"frappe.desk.reportview.get",
+			doctype="Pipeline Opportunity",
+			fields=["name", "title"],
+			page_length=500,
 		)
 		result = message(response)
 		names = {row[result["keys"].index("name")] for row in result["values"]}
 		self.assertIn(self.opp_a, names)
 		self.assertNotIn(self.opp_b, names)
-		count = message(self.as_alice.call("frappe.desk.reportview.get_count", doctype="Pipeline Opportunity"))
+		count = message(
+			self.as_alice.call("frappe.desk.reportview.get_count", doctype="Pipeline Opportunity")
+		)
 		self.assertEqual(count, frappe.db.count("Pipeline Opportunity", {"team": self.team_a}))
 
 	def test_sidebar_group_by_counts(self):
 		groups = message(
 			self.as_alice.call(
-				"frappe.desk.listview.get_group_by_count", doctype="Pipeline Opportunity", current_filters=[], field="team"
+				"frappe.desk.listview.get_group_by_count",
+				doctype="Pipeline Opportunity",
+				current_filters=[],
+				field="team",
 			)
 		)
 		self.assertEqual({g["name"] for g in groups}, {self.team_a})
@@ -186,15 +243,21 @@ class TestPermissionMatrix(FrappeTestCase):
 			("Pipeline Opportunity", self.opp_a, self.opp_b),
 			("Pipeline Team", self.team_a, self.team_b),
 		):
-			results = message(self.as_alice.call("frappe.desk.search.search_link", doctype=doctype, txt="", page_length=500))
+			results = message(
+				self.as_alice.call("frappe.desk.search.search_link", doctype=doctype, txt="", page_length=500)
+			)
 			values = {r["value"] for r in results}
 			self.assertIn(own, values, doctype)
 			self.assertNotIn(other, values, doctype)
 		stages = message(
-			self.as_alice.call("frappe.desk.search.search_link", doctype="Funnel Stage", txt="", page_length=500)
+			self.as_alice.call(
+				"frappe.desk.search.search_link", doctype="Funnel Stage", txt="", page_length=500
+			)
 		)
 		self.assertTrue(stages)
-		self.assertTrue(all(frappe.db.get_value("Funnel Stage", s["value"], "team") == self.team_a for s in stages))
+		self.assertTrue(
+			all(frappe.db.get_value("Funnel Stage", s["value"], "team") == self.team_a for s in stages)
+		)
 
 	def test_export_contains_only_own_team(self):
 		response = self.as_alice.call(
@@ -210,7 +273,11 @@ class TestPermissionMatrix(FrappeTestCase):
 		self.assertNotIn("Beta secret", response.text)
 
 	def test_desk_form_load_other_team_is_denied(self):
-		self.assertDenied(self.as_alice.call("frappe.desk.form.load.getdoc", "GET", doctype="Pipeline Opportunity", name=self.opp_b))
+		self.assertDenied(
+			self.as_alice.call(
+				"frappe.desk.form.load.getdoc", "GET", doctype="Pipeline Opportunity", name=self.opp_b
+			)
+		)
 
 	# --- other doctypes
 	def test_appointments_and_history_are_team_scoped(self):
@@ -225,7 +292,8 @@ class TestPermissionMatrix(FrappeTestCase):
 
 	def test_appointment_cannot_be_attached_to_other_team(self):
 		response = self.as_alice.post(
-			"/api/resource/Pipeline Appointment", {"opportunity": self.opp_b, "starts_at": f"{add_days(today(), 3)} 10:00:00"}
+			"/api/resource/Pipeline Appointment",
+			{"opportunity": self.opp_b, "starts_at": f"{add_days(today(), 3)} 10:00:00"},
 		)
 		self.assertDenied(response)
 		self.assertEqual(frappe.db.count("Pipeline Appointment", {"opportunity": self.opp_b}), 1)
@@ -233,11 +301,17 @@ class TestPermissionMatrix(FrappeTestCase):
 	def test_only_managers_configure_teams_and_stages(self):
 		self.assertDenied(self.as_alice.get(f"/api/resource/Pipeline Team/{self.team_b}"))
 		self.assertEqual(self.as_alice.get(f"/api/resource/Pipeline Team/{self.team_a}").status_code, 200)
-		self.assertDenied(self.as_alice.put(f"/api/resource/Pipeline Team/{self.team_a}", {"abandon_after_days": 3}))
+		self.assertDenied(
+			self.as_alice.put(f"/api/resource/Pipeline Team/{self.team_a}", {"abandon_after_days": 3})
+		)
 		self.assertEqual(frappe.db.get_value("Pipeline Team", self.team_a, "abandon_after_days"), 0)
-		self.assertDenied(self.as_alice.post("/api/resource/Funnel Stage", {"team": self.team_a, "stage_name": "Extra"}))
+		self.assertDenied(
+			self.as_alice.post("/api/resource/Funnel Stage", {"team": self.team_a, "stage_name": "Extra"})
+		)
 		self.assertFalse(frappe.db.exists("Funnel Stage", {"team": self.team_a, "stage_name": "Extra"}))
-		self.assertDenied(self.as_alice.post("/api/resource/Pipeline Team", {"team_name": f"Mine {random_string(4)}"}))
+		self.assertDenied(
+			self.as_alice.post("/api/resource/Pipeline Team", {"team_name": f"Mine {random_string(4)}"})
+		)
 		response = self.as_manager.post(
 			"/api/resource/Funnel Stage", {"team": self.team_a, "stage_name": "Extra", "stage_type": "Open"}
 		)
@@ -254,7 +328,9 @@ class TestPermissionMatrix(FrappeTestCase):
 
 	def test_rest_team_template_creates_stages(self):
 		name = f"Rest Team {random_string(5)}"
-		response = self.as_manager.post("/api/resource/Pipeline Team", {"team_name": name, "funnel_template": "Deal funnel"})
+		response = self.as_manager.post(
+			"/api/resource/Pipeline Team", {"team_name": name, "funnel_template": "Deal funnel"}
+		)
 		self.assertEqual(response.status_code, 200, response.text[:300])
 		try:
 			self.assertEqual(frappe.db.count("Funnel Stage", {"team": name}), 6)

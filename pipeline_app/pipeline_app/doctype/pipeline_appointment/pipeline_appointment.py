@@ -20,7 +20,11 @@ class PipelineAppointment(Document):
 				frappe.LinkValidationError,
 				title=_("Invalid Opportunity"),
 			)
-		self.team, self.contact, self.opportunity_title = opportunity.team, opportunity.contact, opportunity.title
+		self.team, self.contact, self.opportunity_title = (
+			opportunity.team,
+			opportunity.contact,
+			opportunity.title,
+		)
 		if self.ends_at and get_datetime(self.ends_at) <= get_datetime(self.starts_at):
 			frappe.throw(_("An appointment must end after it starts"), title=_("Invalid Time"))
 

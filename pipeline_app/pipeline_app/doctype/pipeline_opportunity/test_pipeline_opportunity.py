@@ -33,7 +33,16 @@ class TestPipelineOpportunity(FrappeTestCase):
 		with self.assertRaises(exc):
 			fresh.save()
 		after = self.reload(doc).as_dict()
-		for field in ("team", "stage", "status", "amount", "opportunity_owner", "lost_reason", "on_hold_until", "modified"):
+		for field in (
+			"team",
+			"stage",
+			"status",
+			"amount",
+			"opportunity_owner",
+			"lost_reason",
+			"on_hold_until",
+			"modified",
+		):
 			self.assertEqual(before[field], after[field], field)
 
 	# --- landing stage
@@ -271,7 +280,9 @@ class TestPipelineOpportunity(FrappeTestCase):
 		doc.save(ignore_version=False)  # Frappe skips versions in tests unless asked
 		version = frappe.get_last_doc("Version", filters={"ref_doctype": doc.doctype, "docname": doc.name})
 		changed = {row[0]: row[1:] for row in frappe.parse_json(version.data)["changed"]}
-		self.assertEqual(changed["stage"], [stage_named(self.team, "New"), stage_named(self.team, "Proposal")])
+		self.assertEqual(
+			changed["stage"], [stage_named(self.team, "New"), stage_named(self.team, "Proposal")]
+		)
 		self.assertEqual(version.owner, "Administrator")
 
 
@@ -288,7 +299,9 @@ class TestOutcomeWorkflow(FrappeTestCase):
 		self.assertEqual(workflow.workflow_state_field, "status")
 		self.assertEqual({s.state for s in workflow.states}, {"Open", "Won", "Lost", "On Hold", "Abandoned"})
 		reopen = {(t.state, t.next_state) for t in workflow.transitions if t.next_state == "Open"}
-		self.assertEqual(reopen, {("Won", "Open"), ("Lost", "Open"), ("On Hold", "Open"), ("Abandoned", "Open")})
+		self.assertEqual(
+			reopen, {("Won", "Open"), ("Lost", "Open"), ("On Hold", "Open"), ("Abandoned", "Open")}
+		)
 
 	def test_apply_workflow_win_moves_to_won_stage(self):
 		from frappe.model.workflow import apply_workflow
@@ -306,7 +319,9 @@ class TestOutcomeWorkflow(FrappeTestCase):
 		doc.save()
 		doc.status = "Won"  # On Hold -> Won is allowed; remove it to check enforcement
 		workflow = frappe.get_doc("Workflow", "Pipeline Opportunity Outcome")
-		workflow.transitions = [t for t in workflow.transitions if not (t.state == "On Hold" and t.next_state == "Won")]
+		workflow.transitions = [
+			t for t in workflow.transitions if not (t.state == "On Hold" and t.next_state == "Won")
+		]
 		workflow.save()
 		with self.assertRaises((WorkflowTransitionError, WorkflowPermissionError)):
 			doc.save()

@@ -29,7 +29,13 @@ class PipelineTeam(Document):
 			seen.add(member.user)
 
 	def validate_automation_stages(self):
-		for field in ("booked_stage", "appointment_day_stage", "no_show_stage", "cancelled_stage", "replied_stage"):
+		for field in (
+			"booked_stage",
+			"appointment_day_stage",
+			"no_show_stage",
+			"cancelled_stage",
+			"replied_stage",
+		):
 			stage = self.get(field)
 			if stage and frappe.db.get_value("Funnel Stage", stage, "team") != self.name:
 				frappe.throw(
