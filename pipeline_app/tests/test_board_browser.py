@@ -12,7 +12,14 @@ import pytest
 from frappe.utils import random_string
 
 from pipeline_app.demo import skip_setup_wizard
-from pipeline_app.tests.factories import PASSWORD, make_opportunity, make_team, make_user, stage_named
+from pipeline_app.tests.factories import (
+	PASSWORD,
+	make_contact,
+	make_opportunity,
+	make_team,
+	make_user,
+	stage_named,
+)
 from pipeline_app.tests.http_client import BASE_URL
 
 pytestmark = pytest.mark.browser
@@ -38,11 +45,13 @@ def world():
 	team = make_team(f"Board {suffix}", members=[alice, bob], deal_amount_enabled=1).name
 	other = make_team(f"Other board {suffix}", members=[carol]).name
 	frappe.db.commit()
-	data = frappe._dict(alice=alice, bob=bob, carol=carol, manager=manager, team=team, other=other)
+	data = frappe._dict(
+		alice=alice, bob=bob, carol=carol, manager=manager, team=team, other=other, extra_teams=[]
+	)
 	yield data
 	frappe.db.rollback()
 	frappe.set_user("Administrator")
-	for name in (team, other):
+	for name in (team, other, *data.extra_teams):
 		for opportunity in frappe.get_all("Pipeline Opportunity", {"team": name}, pluck="name"):
 			frappe.delete_doc("Pipeline Opportunity", opportunity, force=True)
 		frappe.delete_doc("Pipeline Team", name, force=True)
@@ -404,3 +413,41 @@ def test_a_long_column_loads_fifty_cards_then_more_on_scroll(world, open_board):
 	)
 	names = column.locator(".pb-card").evaluate_all("cards => cards.map(c => c.dataset.name)")
 	assert len(set(names)) == 62
+
+
+def test_panel_moves_a_card_by_stage_and_by_team(world, open_board):
+	third = make_team(f"Third {random_string(4)}", members=[world.alice]).name
+	world.extra_teams.append(third)
+	frappe.db.commit()
+	doc = committed_opportunity(world.team, title="Travelling card")
+	proposal = stage_named(world.team, "Proposal")
+	alice = open_board(world.alice, world.team)
+	card(alice, doc.name).click()
+	panel = alice.locator(".pb-panel")
+	panel.locator(".pb-control-stage select").select_option(proposal)
+	card(alice, doc.name, proposal).wait_for()
+	assert wait_until(lambda: fresh(doc.name).stage == proposal)
+	panel.locator(".pb-control-team select").select_option(third)
+	card(alice, doc.name).wait_for(state="detached")  # it left this team's board
+	assert wait_until(lambda: fresh(doc.name, "team").team == third)
+	assert fresh(doc.name).stage == stage_named(third, "New")
+
+
+def test_add_new_for_a_contact_picked_by_search(world, open_board):
+	contact = make_contact(f"Searchable {random_string(4)}")
+	frappe.db.commit()
+	alice = open_board(world.alice, world.team)
+	alice.locator(".primary-action").click()
+	dialog = alice.locator(".modal.show")
+	# the dialog focuses its first field once shown; a half-typed link loses its text on blur
+	alice.wait_for_function("document.activeElement && document.activeElement.dataset.fieldname === 'title'")
+	search = dialog.locator('input[data-fieldname="contact"]')
+	search.click()
+	search.press_sequentially(contact[:14], delay=30)
+	dialog.locator('.awesomplete [role="option"]', has_text=contact).first.click()
+	dialog.locator(".btn-primary").click()
+	first = stage_named(world.team, "New")
+	top = alice.locator(f'.pb-column[data-stage="{first}"] .pb-card').first
+	top.filter(has_text=contact.split(" ")[0]).wait_for()
+	frappe.db.rollback()
+	assert frappe.db.get_value("Pipeline Opportunity", top.get_attribute("data-name"), "contact") == contact
