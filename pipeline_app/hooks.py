@@ -39,6 +39,7 @@ has_permission = {
 # Frappe v15's frappe.client.get_count counts without any permission check
 override_whitelisted_methods = {
 	"frappe.client.get_count": "pipeline_app.overrides.get_count",
+	"frappe.client.validate_link": "pipeline_app.overrides.validate_link",
 }
 
 # Automations (pipeline_app/automation/)

@@ -2,7 +2,18 @@
 
 import frappe
 from frappe import _
+from frappe.client import validate_link as frappe_validate_link
 from frappe.utils import get_safe_filters
+
+TEAM_SCOPED_DOCTYPES = frozenset(
+	(
+		"Pipeline Opportunity",
+		"Pipeline Appointment",
+		"Pipeline Team",
+		"Funnel Stage",
+		"Pipeline Stage Change",
+	)
+)
 
 
 @frappe.whitelist()
@@ -24,3 +35,19 @@ def get_count(doctype: str, filters=None, debug: bool = False, cache: bool = Fal
 		as_list=True,
 	)
 	return result[0][0] if result else 0
+
+
+@frappe.whitelist()
+def validate_link(doctype: str, docname: str, fields=None):
+	"""`frappe.client.validate_link` without its existence oracle: Frappe v15 answers whether any
+	name exists to whoever may read the doctype. For team-scoped doctypes a record the user may not
+	read is answered as missing, the same answer as for a name that does not exist."""
+	values = frappe_validate_link(doctype, docname, fields)
+	if (
+		doctype in TEAM_SCOPED_DOCTYPES
+		and values.get("name")
+		and not frappe.has_permission(doctype, "read", doc=values.name)
+	):
+		frappe.clear_last_message()
+		return frappe._dict(name=None)
+	return values

@@ -259,6 +259,40 @@ class TestPermissionMatrix(FrappeTestCase):
 			all(frappe.db.get_value("Funnel Stage", s["value"], "team") == self.team_a for s in stages)
 		)
 
+	def test_validate_link_answers_other_team_records_as_missing(self):
+		for doctype, own, other in (
+			("Pipeline Opportunity", self.opp_a, self.opp_b),
+			("Pipeline Team", self.team_a, self.team_b),
+		):
+			own_answer = message(
+				self.as_alice.call(
+					"frappe.client.validate_link", doctype=doctype, docname=own, fields='["name"]'
+				)
+			)
+			self.assertEqual(own_answer["name"], own, doctype)
+			other_answer = message(
+				self.as_alice.call(
+					"frappe.client.validate_link", doctype=doctype, docname=other, fields='["name"]'
+				)
+			)
+			missing = message(
+				self.as_alice.call(
+					"frappe.client.validate_link",
+					doctype=doctype,
+					docname="no such record",
+					fields='["name"]',
+				)
+			)
+			self.assertFalse((other_answer or {}).get("name"), doctype)
+			self.assertEqual(other_answer, missing, doctype)
+		# the owner of the record still gets it
+		answer = message(
+			self.as_bob.call(
+				"frappe.client.validate_link", doctype="Pipeline Opportunity", docname=self.opp_b
+			)
+		)
+		self.assertEqual(answer["name"], self.opp_b)
+
 	def test_export_contains_only_own_team(self):
 		response = self.as_alice.call(
 			"frappe.desk.reportview.export_query",
