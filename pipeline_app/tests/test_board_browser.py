@@ -267,6 +267,70 @@ def test_filters_live_in_the_url_and_views_are_saved(world, open_board):
 	assert card(alice, mine.name).count() == 0
 
 
+def test_status_follow_up_source_and_interest_filters_also_apply_to_live_changes(world, open_board):
+	from frappe.utils import add_to_date, now_datetime
+
+	hot = committed_opportunity(
+		world.team,
+		title="Hot website lead",
+		source="Website",
+		interest="Hot",
+		follow_up_on=add_to_date(now_datetime(), hours=-2),
+	)
+	cold = committed_opportunity(world.team, title="Cold ad lead", source="Ad", interest="Cold")
+	held = committed_opportunity(world.team, title="Held lead", source="Website", interest="Hot")
+	frappe.get_doc("Pipeline Opportunity", held.name).update(
+		{"status": "On Hold", "on_hold_until": add_to_date(now_datetime(), days=30).date()}
+	).save(ignore_permissions=True)
+	frappe.db.commit()
+
+	alice = open_board(world.alice, world.team, "&interest=Hot")
+	card(alice, hot.name).wait_for()
+	assert card(alice, cold.name).count() == 0
+	assert alice.locator(".pb-filter-interest select").input_value() == "Hot"
+
+	# a change made elsewhere that makes a card match brings it in, one that unmatches takes it out
+	frappe.get_doc("Pipeline Opportunity", cold.name).update({"interest": "Hot"}).save(
+		ignore_permissions=True
+	)
+	frappe.get_doc("Pipeline Opportunity", hot.name).update({"interest": "Warm"}).save(
+		ignore_permissions=True
+	)
+	frappe.db.commit()
+	card(alice, cold.name).wait_for(timeout=REALTIME_SECONDS * 1000)
+	card(alice, hot.name).wait_for(state="detached", timeout=REALTIME_SECONDS * 1000)
+
+	alice.locator(".pb-filter-interest select").select_option("")
+	alice.locator(".pb-filter-source select").select_option("Website")
+	card(alice, hot.name).wait_for()
+	card(alice, cold.name).wait_for(state="detached")
+	assert parse_qs(alice.evaluate("location.search.slice(1)"))["source"] == ["Website"]
+
+	alice.locator(".pb-filter-follow_up select").select_option("due")
+	card(alice, held.name).wait_for(state="detached")
+	assert card(alice, hot.name).count() == 1
+
+	alice.locator(".pb-filter-follow_up select").select_option("")
+	alice.locator(".pb-filter-status select").select_option("On Hold")
+	card(alice, held.name).wait_for()
+	card(alice, hot.name).wait_for(state="detached")
+	assert "pb-status-hold" in card(alice, held.name).get_attribute("class")
+	query = parse_qs(alice.evaluate("location.search.slice(1)"))
+	assert (query["status"], query["source"]) == (["On Hold"], ["Website"])
+
+	# text search folds case and accents on live cards as MariaDB does on loaded ones
+	alice.locator(".pb-filter-status select").select_option("")
+	alice.locator(".pb-filter-source select").select_option("")
+	alice.locator(".pb-filter-q input").fill("cafe elan")
+	alice.locator(".pb-filter-q input").press("Enter")
+	card(alice, held.name).wait_for(state="detached")
+	arrived = committed_opportunity(world.team, title="Café Élan renewal")
+	card(alice, arrived.name).wait_for(timeout=REALTIME_SECONDS * 1000)
+	alice.reload()
+	card(alice, arrived.name).wait_for()
+	assert not alice.errors, alice.errors
+
+
 def test_add_new_with_an_inline_contact(world, open_board):
 	bob = open_board(world.bob, world.team)
 	alice = open_board(world.alice, world.team)

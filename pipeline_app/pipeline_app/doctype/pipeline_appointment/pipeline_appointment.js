@@ -10,7 +10,10 @@ frappe.ui.form.on("Pipeline Appointment", {
 	},
 	starts_at(frm) {
 		if (frm.doc.starts_at && !frm.doc.ends_at) {
-			frm.set_value("ends_at", moment(frm.doc.starts_at).add(45, "minutes").format("YYYY-MM-DD HH:mm:ss"));
+			frm.set_value(
+				"ends_at",
+				moment(frm.doc.starts_at).add(45, "minutes").format("YYYY-MM-DD HH:mm:ss")
+			);
 		}
 	},
 });

@@ -8,11 +8,9 @@ frappe.pages["pipeline-board"].on_page_load = function (wrapper) {
 		title: __("Pipeline Board"),
 		single_column: true,
 	});
-	frappe
-		.require(["pipeline_board.bundle.js", "pipeline_board.bundle.css"])
-		.then(() => {
-			wrapper.pipeline_board = new pipeline_app.PipelineBoard(wrapper, page);
-		});
+	frappe.require(["pipeline_board.bundle.js", "pipeline_board.bundle.css"]).then(() => {
+		wrapper.pipeline_board = new pipeline_app.PipelineBoard(wrapper, page);
+	});
 };
 
 frappe.pages["pipeline-board"].on_page_show = function (wrapper) {

@@ -26,7 +26,12 @@ export function add_new(board) {
 				depends_on: "new_contact",
 				mandatory_depends_on: "new_contact",
 			},
-			{ fieldname: "last_name", fieldtype: "Data", label: __("Last Name"), depends_on: "new_contact" },
+			{
+				fieldname: "last_name",
+				fieldtype: "Data",
+				label: __("Last Name"),
+				depends_on: "new_contact",
+			},
 			{
 				fieldname: "email",
 				fieldtype: "Data",
@@ -34,7 +39,13 @@ export function add_new(board) {
 				label: __("Email"),
 				depends_on: "new_contact",
 			},
-			{ fieldname: "phone", fieldtype: "Data", options: "Phone", label: __("Phone"), depends_on: "new_contact" },
+			{
+				fieldname: "phone",
+				fieldtype: "Data",
+				options: "Phone",
+				label: __("Phone"),
+				depends_on: "new_contact",
+			},
 			{ fieldname: "section_deal", fieldtype: "Section Break" },
 			{
 				fieldname: "opportunity_owner",
@@ -47,10 +58,19 @@ export function add_new(board) {
 						label: (store.users[m.user] && store.users[m.user].full_name) || m.user,
 					})),
 				],
-				default: info.members.some((m) => m.user === frappe.session.user) ? frappe.session.user : "",
+				default: info.members.some((m) => m.user === frappe.session.user)
+					? frappe.session.user
+					: "",
 			},
 			...(info.deal_amount_enabled
-				? [{ fieldname: "amount", fieldtype: "Currency", label: __("Amount"), options: info.currency }]
+				? [
+						{
+							fieldname: "amount",
+							fieldtype: "Currency",
+							label: __("Amount"),
+							options: info.currency,
+						},
+				  ]
 				: []),
 		],
 		primary_action_label: __("Add"),
@@ -78,11 +98,17 @@ export function add_new(board) {
 				store.apply_card(result.card.name, result.card);
 				board.focus_card(result.card.name);
 				frappe.show_alert({
-					message: __("Opportunity {0} added", [frappe.utils.escape_html(result.card.name)]),
+					message: __("Opportunity {0} added", [
+						frappe.utils.escape_html(result.card.name),
+					]),
 					indicator: "green",
 				});
 			} catch (error) {
-				frappe.msgprint({ title: __("Not added"), message: error.message, indicator: "red" });
+				frappe.msgprint({
+					title: __("Not added"),
+					message: error.message,
+					indicator: "red",
+				});
 			} finally {
 				dialog.enable_primary_action();
 			}

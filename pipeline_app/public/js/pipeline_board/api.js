@@ -18,15 +18,18 @@ export function get(method, args) {
 }
 
 export async function post(method, args) {
-	const response = await fetch(`/api/method/${method.includes(".") ? method : METHOD + method}`, {
-		method: "POST",
-		headers: {
-			Accept: "application/json",
-			"Content-Type": "application/json",
-			"X-Frappe-CSRF-Token": frappe.csrf_token,
-		},
-		body: JSON.stringify(args),
-	});
+	const response = await fetch(
+		`/api/method/${method.includes(".") ? method : METHOD + method}`,
+		{
+			method: "POST",
+			headers: {
+				Accept: "application/json",
+				"Content-Type": "application/json",
+				"X-Frappe-CSRF-Token": frappe.csrf_token,
+			},
+			body: JSON.stringify(args),
+		}
+	);
 	let data = {};
 	try {
 		data = await response.json();

@@ -56,12 +56,14 @@ export class PipelineBoard {
 	async load(team, filters) {
 		this.filters = filters || {};
 		this.$body.attr("aria-busy", "true");
+		let shown;
 		try {
-			await this.store.load(team, this.filters);
+			shown = await this.store.load(team, this.filters);
 		} catch (error) {
 			this.show_error(error);
 			return;
 		}
+		if (!shown) return; // a newer load (the user changed a filter again) owns the toolbar and URL
 		this.missed_events = false;
 		this.filters = this.store.filters;
 		filter_utils.to_url(this.store.team, this.filters);
@@ -76,7 +78,11 @@ export class PipelineBoard {
 	show_error(error) {
 		this.$body.attr("aria-busy", "false");
 		if (error && error.message) {
-			frappe.msgprint({ title: __("Pipeline Board"), message: error.message, indicator: "red" });
+			frappe.msgprint({
+				title: __("Pipeline Board"),
+				message: error.message,
+				indicator: "red",
+			});
 		}
 	}
 
@@ -175,7 +181,10 @@ export class PipelineBoard {
 		const options = (this.meta.fields.find((df) => df.fieldname === fieldname).options || "")
 			.split("\n")
 			.filter(Boolean);
-		return [{ value: "", label: any_label }, ...options.map((o) => ({ value: o, label: __(o) }))];
+		return [
+			{ value: "", label: any_label },
+			...options.map((o) => ({ value: o, label: __(o) })),
+		];
 	}
 
 	sync_toolbar() {
@@ -240,7 +249,10 @@ export class PipelineBoard {
 				views[name.trim()] = { team: this.store.team, filters: { ...this.filters } };
 				await filter_utils.save_views(views);
 				this.refresh_views();
-				frappe.show_alert({ message: __("View {0} saved", [name.trim()]), indicator: "green" });
+				frappe.show_alert({
+					message: __("View {0} saved", [name.trim()]),
+					indicator: "green",
+				});
 			},
 			__("Save filters as view"),
 			__("Save")
@@ -253,12 +265,15 @@ export class PipelineBoard {
 			frappe.msgprint(__("Choose the saved view to delete first"));
 			return;
 		}
-		frappe.confirm(__("Delete saved view {0}?", [frappe.utils.escape_html(name)]), async () => {
-			const views = { ...filter_utils.saved_views() };
-			delete views[name];
-			await filter_utils.save_views(views);
-			this.refresh_views();
-		});
+		frappe.confirm(
+			__("Delete saved view {0}?", [frappe.utils.escape_html(name)]),
+			async () => {
+				const views = { ...filter_utils.saved_views() };
+				delete views[name];
+				await filter_utils.save_views(views);
+				this.refresh_views();
+			}
+		);
 	}
 
 	// Drawing
@@ -279,7 +294,9 @@ export class PipelineBoard {
 	}
 
 	render() {
-		const focused = document.activeElement && $(document.activeElement).closest(".pb-card").attr("data-name");
+		const focused =
+			document.activeElement &&
+			$(document.activeElement).closest(".pb-card").attr("data-name");
 		this.$columns.empty();
 		for (const column of this.store.columns) {
 			const $column = $(`<section class="pb-column" data-stage="${frappe.utils.escape_html(
@@ -307,7 +324,9 @@ export class PipelineBoard {
 		const column = this.store.column(stage);
 		const $column = this.$column(stage);
 		if (!column || !$column.length) return;
-		const focused = document.activeElement && $(document.activeElement).closest(".pb-card").attr("data-name");
+		const focused =
+			document.activeElement &&
+			$(document.activeElement).closest(".pb-card").attr("data-name");
 		$column.find(".pb-column-header").html(column_header_html(column, this.store));
 		const more = this.store.has_more(column)
 			? `<div class="pb-more">${frappe.utils.escape_html(
@@ -317,7 +336,8 @@ export class PipelineBoard {
 		$column
 			.find(".pb-cards")
 			.html(column.cards.map((card) => card_html(card, this.store)).join("") + more);
-		if (focused && column.cards.some((card) => card.name === focused)) this.focus_card(focused);
+		if (focused && column.cards.some((card) => card.name === focused))
+			this.focus_card(focused);
 		this.fill_column(column);
 	}
 
@@ -352,7 +372,9 @@ export class PipelineBoard {
 
 	bind_events() {
 		const $cols = this.$columns;
-		$cols.on("click", ".pb-card", (e) => this.panel.open($(e.currentTarget).attr("data-name")));
+		$cols.on("click", ".pb-card", (e) =>
+			this.panel.open($(e.currentTarget).attr("data-name"))
+		);
 		$cols.on("keydown", ".pb-card", (e) => this.on_card_key(e));
 		$cols.on("dragstart", ".pb-card", (e) => {
 			this.dragging = $(e.currentTarget).attr("data-name");
@@ -375,7 +397,10 @@ export class PipelineBoard {
 			if (!this.dragging) return;
 			e.preventDefault();
 			const stage = $(e.currentTarget).attr("data-stage");
-			const { before, after } = this.drop_neighbours($(e.currentTarget), e.originalEvent.clientY);
+			const { before, after } = this.drop_neighbours(
+				$(e.currentTarget),
+				e.originalEvent.clientY
+			);
 			const name = this.dragging;
 			this.clear_drop_marker();
 			this.dragging = null;
@@ -433,15 +458,26 @@ export class PipelineBoard {
 		if (!["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(key)) return;
 		e.preventDefault();
 		if (e.altKey) {
-			if (key === "ArrowLeft" && index > 0) this.move(name, columns[index - 1].name, null, null);
+			if (key === "ArrowLeft" && index > 0)
+				this.move(name, columns[index - 1].name, null, null);
 			if (key === "ArrowRight" && index < columns.length - 1) {
 				this.move(name, columns[index + 1].name, null, null);
 			}
 			if (key === "ArrowUp" && position > 0) {
-				this.move(name, card.stage, cards[position - 1].name, cards[position - 2]?.name || null);
+				this.move(
+					name,
+					card.stage,
+					cards[position - 1].name,
+					cards[position - 2]?.name || null
+				);
 			}
 			if (key === "ArrowDown" && position < cards.length - 1) {
-				this.move(name, card.stage, cards[position + 2]?.name || null, cards[position + 1].name);
+				this.move(
+					name,
+					card.stage,
+					cards[position + 2]?.name || null,
+					cards[position + 1].name
+				);
 			}
 			return;
 		}
@@ -482,7 +518,11 @@ export class PipelineBoard {
 					indicator: "orange",
 				});
 			} else {
-				frappe.msgprint({ title: __("Not changed"), message: error.message, indicator: "red" });
+				frappe.msgprint({
+					title: __("Not changed"),
+					message: error.message,
+					indicator: "red",
+				});
 			}
 			return null;
 		}

@@ -38,13 +38,20 @@ export function card_html(card, board) {
 		? `<span class="pb-owner">${esc(user_name(users, card.opportunity_owner))}</span>`
 		: `<span class="pb-owner pb-unassigned">${esc(__("Unassigned"))}</span>`;
 	const amount = team_info.deal_amount_enabled
-		? `<span class="pb-amount">${money(card.amount, card.currency || team_info.currency)}</span>`
+		? `<span class="pb-amount">${money(
+				card.amount,
+				card.currency || team_info.currency
+		  )}</span>`
 		: "";
 	const unread = card.unread_count
-		? `<span class="pb-unread" title="${esc(__("Unread messages"))}">${esc(card.unread_count)}</span>`
+		? `<span class="pb-unread" title="${esc(__("Unread messages"))}">${esc(
+				card.unread_count
+		  )}</span>`
 		: "";
 	const unanswered = card.unanswered
-		? `<span class="pb-unanswered" title="${esc(__("Waiting for an answer"))}">${esc(__("Unanswered"))}</span>`
+		? `<span class="pb-unanswered" title="${esc(__("Waiting for an answer"))}">${esc(
+				__("Unanswered")
+		  )}</span>`
 		: "";
 	const activity = card.last_activity_on
 		? `<span class="pb-activity" title="${esc(__("Last activity"))}">${esc(
@@ -75,10 +82,13 @@ export function column_header_html(column, board) {
 	const { team_info } = board;
 	const totals = team_info.deal_amount_enabled
 		? `<div class="pb-column-totals">
-				<span class="pb-total" title="${esc(__("Total amount"))}">${money(column.amount, team_info.currency)}</span>
+				<span class="pb-total" title="${esc(__("Total amount"))}">${money(
+				column.amount,
+				team_info.currency
+		  )}</span>
 				<span class="pb-weighted" title="${esc(__("Weighted by probability"))}">${esc(
-					__("Weighted")
-				)} ${money(column.weighted_amount, team_info.currency)}</span>
+				__("Weighted")
+		  )} ${money(column.weighted_amount, team_info.currency)}</span>
 			</div>`
 		: "";
 	return `<div class="pb-column-title">

@@ -29,6 +29,14 @@ export function to_url(team, filters) {
 	}
 }
 
+// Case and accents folded, as MariaDB's utf8mb4_unicode_ci compares in the server's LIKE search.
+function fold(text) {
+	return String(text || "")
+		.normalize("NFD")
+		.replace(/\p{Diacritic}/gu, "")
+		.toLowerCase();
+}
+
 export function matches(card, filters, user) {
 	const statuses = filters.status ? [filters.status] : ACTIVE_STATUSES;
 	if (!statuses.includes(card.status)) return false;
@@ -48,9 +56,9 @@ export function matches(card, filters, user) {
 		if (filters[key] && card[key] !== filters[key]) return false;
 	}
 	if (filters.q) {
-		const needle = filters.q.toLowerCase();
-		const found = ["title", "contact_name", "contact_email", "contact_phone", "name"].some((field) =>
-			(card[field] || "").toLowerCase().includes(needle)
+		const needle = fold(filters.q);
+		const found = ["title", "contact_name", "contact_email", "contact_phone", "name"].some(
+			(field) => fold(card[field]).includes(needle)
 		);
 		if (!found) return false;
 	}

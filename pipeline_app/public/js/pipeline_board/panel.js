@@ -44,7 +44,9 @@ export class CardPanel {
 		if (name !== this.name || this.$panel.prop("hidden")) return;
 		if (!this.store.find_card(name)) {
 			this.$panel.html(
-				`<div class="pb-panel-gone">${esc(__("This opportunity is no longer on this board."))}</div>
+				`<div class="pb-panel-gone">${esc(
+					__("This opportunity is no longer on this board.")
+				)}</div>
 				<button class="btn btn-default btn-sm pb-panel-close">${esc(__("Close"))}</button>`
 			);
 			this.$panel.find(".pb-panel-close").on("click", () => this.close());
@@ -84,7 +86,9 @@ export class CardPanel {
 				)}">${esc(__("Open full form"))}</a>
 				${
 					frappe.model.can_delete("Pipeline Opportunity")
-						? `<button class="btn btn-danger btn-sm pb-delete">${esc(__("Delete"))}</button>`
+						? `<button class="btn btn-danger btn-sm pb-delete">${esc(
+								__("Delete")
+						  )}</button>`
 						: ""
 				}
 			</div>`);
@@ -95,7 +99,9 @@ export class CardPanel {
 	}
 
 	status_color(status) {
-		return { Won: "green", Lost: "red", "On Hold": "orange", Abandoned: "gray" }[status] || "blue";
+		return (
+			{ Won: "green", Lost: "red", "On Hold": "orange", Abandoned: "gray" }[status] || "blue"
+		);
 	}
 
 	make_controls(card, info) {
@@ -103,9 +109,18 @@ export class CardPanel {
 		this.controls = {};
 		const member_options = [
 			{ value: "", label: __("Unassigned") },
-			...info.members.map((m) => ({ value: m.user, label: user_name(this.store.users, m.user) })),
+			...info.members.map((m) => ({
+				value: m.user,
+				label: user_name(this.store.users, m.user),
+			})),
 		];
-		this.select("opportunity_owner", __("Owner"), member_options, card.opportunity_owner || "", $fields);
+		this.select(
+			"opportunity_owner",
+			__("Owner"),
+			member_options,
+			card.opportunity_owner || "",
+			$fields
+		);
 		this.select(
 			"team",
 			__("Team"),
@@ -127,14 +142,26 @@ export class CardPanel {
 			this.editable("amount", __("Amount"), "Currency", card.amount, $fields, {
 				reset: __("Reset"),
 				options: "currency",
-				hint: `${__("Weighted")} ${money(card.weighted_amount, card.currency || info.currency)}`,
+				hint: `${__("Weighted")} ${money(
+					card.weighted_amount,
+					card.currency || info.currency
+				)}`,
 			});
 		}
-		this.editable("description", __("Description"), "Small Text", this.description ?? "", $fields, {});
+		this.editable(
+			"description",
+			__("Description"),
+			"Small Text",
+			this.description ?? "",
+			$fields,
+			{}
+		);
 	}
 
 	select(fieldname, label, options, value, $parent) {
-		const $wrap = $(`<div class="pb-control pb-control-${fieldname}"></div>`).appendTo($parent);
+		const $wrap = $(`<div class="pb-control pb-control-${fieldname}"></div>`).appendTo(
+			$parent
+		);
 		const control = frappe.ui.form.make_control({
 			df: { fieldname, label, fieldtype: "Select", options },
 			parent: $wrap,
@@ -156,19 +183,34 @@ export class CardPanel {
 
 	// A control with explicit Save / Cancel (and Clear or Reset) buttons.
 	editable(fieldname, label, fieldtype, value, $parent, extra) {
-		const $wrap = $(`<div class="pb-control pb-control-${fieldname}"></div>`).appendTo($parent);
+		const $wrap = $(`<div class="pb-control pb-control-${fieldname}"></div>`).appendTo(
+			$parent
+		);
 		const control = frappe.ui.form.make_control({
 			df: { fieldname, label, fieldtype, options: extra.options },
 			parent: $wrap,
 			render_input: true,
-			doc: fieldtype === "Currency" ? { currency: this.store.team_info.currency } : undefined,
+			doc:
+				fieldtype === "Currency" ? { currency: this.store.team_info.currency } : undefined,
 		});
 		control.set_value(value ?? "");
 		const $buttons = $(`<div class="pb-control-buttons">
 			<button class="btn btn-primary btn-xs pb-save">${esc(__("Save"))}</button>
 			<button class="btn btn-default btn-xs pb-cancel">${esc(__("Cancel"))}</button>
-			${extra.clear ? `<button class="btn btn-default btn-xs pb-clear">${esc(extra.clear)}</button>` : ""}
-			${extra.reset ? `<button class="btn btn-default btn-xs pb-reset">${esc(extra.reset)}</button>` : ""}
+			${
+				extra.clear
+					? `<button class="btn btn-default btn-xs pb-clear">${esc(
+							extra.clear
+					  )}</button>`
+					: ""
+			}
+			${
+				extra.reset
+					? `<button class="btn btn-default btn-xs pb-reset">${esc(
+							extra.reset
+					  )}</button>`
+					: ""
+			}
 			${extra.hint ? `<span class="text-muted small pb-hint">${extra.hint}</span>` : ""}
 		</div>`).appendTo($wrap);
 		$wrap.on("input change focusin", "input, textarea", () => {
@@ -181,7 +223,9 @@ export class CardPanel {
 		});
 		$buttons.find(".pb-cancel").on("click", () => {
 			this.editing = false;
-			control.set_value(fieldname === "description" ? this.description : this.card()[fieldname] ?? "");
+			control.set_value(
+				fieldname === "description" ? this.description : this.card()[fieldname] ?? ""
+			);
 		});
 		$buttons.find(".pb-clear").on("click", () => this.save({ [fieldname]: null }));
 		$buttons.find(".pb-reset").on("click", () => this.save({ [fieldname]: 0 }));
@@ -191,10 +235,12 @@ export class CardPanel {
 	make_outcome_buttons(card) {
 		const $outcome = this.$panel.find(".pb-panel-outcome");
 		const buttons = [];
-		if (card.status !== "Won") buttons.push(["won", __("Won"), () => this.save({ status: "Won" })]);
+		if (card.status !== "Won")
+			buttons.push(["won", __("Won"), () => this.save({ status: "Won" })]);
 		if (card.status !== "Lost") buttons.push(["lost", __("Lost"), () => this.mark_lost()]);
 		if (card.status !== "On Hold") buttons.push(["hold", __("On Hold"), () => this.hold()]);
-		if (card.status !== "Open") buttons.push(["reopen", __("Reopen"), () => this.save({ status: "Open" })]);
+		if (card.status !== "Open")
+			buttons.push(["reopen", __("Reopen"), () => this.save({ status: "Open" })]);
 		for (const [key, label, action] of buttons) {
 			$(`<button class="btn btn-default btn-sm pb-outcome-${key}">${esc(label)}</button>`)
 				.on("click", action)
@@ -219,7 +265,9 @@ export class CardPanel {
 	async save(values) {
 		const name = this.name;
 		this.editing = false;
-		const card = await this.board.run(this.store.update(name, values, !("description" in values)));
+		const card = await this.board.run(
+			this.store.update(name, values, !("description" in values))
+		);
 		if (card && "description" in values) this.description = values.description || "";
 		if (this.name === name) this.render();
 		return card;
@@ -237,14 +285,24 @@ export class CardPanel {
 			]),
 			async () => {
 				try {
-					await post("frappe.client.delete", { doctype: "Pipeline Opportunity", name: card.name });
+					await post("frappe.client.delete", {
+						doctype: "Pipeline Opportunity",
+						name: card.name,
+					});
 				} catch (error) {
-					frappe.msgprint({ title: __("Not deleted"), message: error.message, indicator: "red" });
+					frappe.msgprint({
+						title: __("Not deleted"),
+						message: error.message,
+						indicator: "red",
+					});
 					return;
 				}
 				this.store.apply_card(card.name, null);
 				this.close();
-				frappe.show_alert({ message: __("Opportunity {0} deleted", [esc(card.name)]), indicator: "green" });
+				frappe.show_alert({
+					message: __("Opportunity {0} deleted", [esc(card.name)]),
+					indicator: "green",
+				});
 			}
 		);
 	}

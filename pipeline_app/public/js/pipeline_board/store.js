@@ -46,6 +46,7 @@ export class BoardStore {
 		return this.known.get(name) || null;
 	}
 
+	// Resolves true once the board shows this load, false when a newer load superseded it.
 	async load(team, filters) {
 		const generation = ++this.generation;
 		const data = await get("get_board", {
@@ -53,7 +54,7 @@ export class BoardStore {
 			filters: JSON.stringify(filters || {}),
 			limit_per_stage: PAGE,
 		});
-		if (generation !== this.generation) return; // a newer load won
+		if (generation !== this.generation) return false; // a newer load won
 		this.team = data.team.name;
 		this.team_info = data.team;
 		this.teams = data.teams;
@@ -65,6 +66,7 @@ export class BoardStore {
 			return { ...column, loading: false };
 		});
 		this.emit({ type: "load" });
+		return true;
 	}
 
 	has_more(column) {
@@ -159,7 +161,8 @@ export class BoardStore {
 			if (event.team === this.team) this.emit({ type: "stale" });
 			return;
 		}
-		const concerns = event.team === this.team || (event.previous && event.previous.team === this.team);
+		const concerns =
+			event.team === this.team || (event.previous && event.previous.team === this.team);
 		if (!concerns && !this.known.has(event.name)) return;
 		this.apply_card(event.name, event.card, event.previous);
 	}
