@@ -144,8 +144,13 @@ sync_app() {
 	as_root rsync -a --delete --exclude .git --exclude node_modules --exclude '__pycache__' --exclude /pipeline_app/public/dist \
 		--exclude '*.egg-info' "$APP_SRC/" "$dest/"
 	as_root chown -R "$BENCH_USER:$BENCH_USER" "$dest"
-	if ! as_bench ./env/bin/python -c 'import pipeline_app, pytest, requests, freezegun, playwright' >/dev/null 2>&1; then
+	# (re)install when the declared dependencies changed since the last install
+	local deps stamp=$BENCH_DIR/env/.pipeline_app-deps
+	deps=$(cat "$APP_SRC/pyproject.toml" "$APP_SRC/setup.py" | sha256sum | cut -d' ' -f1)
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$deps" ] \
+		|| ! as_bench ./env/bin/python -c 'import pipeline_app' >/dev/null 2>&1; then
 		as_bench ./env/bin/pip install -q -e "apps/pipeline_app[test,browser]"
+		as_bench bash -c "echo $deps > $stamp"
 	fi
 	if ! grep -qx pipeline_app "$BENCH_DIR/sites/apps.txt"; then
 		# apps.txt may lack a trailing newline

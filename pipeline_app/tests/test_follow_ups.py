@@ -1,4 +1,8 @@
-"""Due follow-ups notify exactly once; holds end by themselves or by hand."""
+"""Due follow-ups notify exactly once (and by email where outgoing mail is set up); holds end by
+themselves or by hand."""
+
+import email
+import socket
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -100,3 +104,94 @@ class TestFollowUps(FrappeTestCase):
 		doc.save()
 		apply_workflow(doc, "Resume")
 		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", doc.name, "status"), "Open")
+
+
+class TestNotificationEmails(FrappeTestCase):
+	"""Notifications also go out by email, through a real SMTP server on loopback, where an outgoing
+	Email Account is set up; without one, or for a user who turned email notifications off, nothing
+	is sent."""
+
+	def setUp(self):
+		from aiosmtpd.controller import Controller
+
+		self.received = []
+		received = self.received
+
+		class Handler:
+			async def handle_DATA(self, server, session, envelope):
+				received.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
+				return "250 OK"
+
+		with socket.socket() as probe:  # a free port on loopback
+			probe.bind(("127.0.0.1", 0))
+			self.smtp_port = probe.getsockname()[1]
+		self.smtp = Controller(Handler(), hostname="127.0.0.1", port=self.smtp_port)
+		self.smtp.start()
+		self.seller = make_user()
+		self.team = make_team(members=[self.seller]).name
+		frappe.db.commit()
+		frappe.flags.testing_email = True  # hand the mail to the SMTP server, as in production
+
+	def tearDown(self):
+		frappe.flags.testing_email = False
+		self.smtp.stop()
+		purge_team(self.team)
+		frappe.db.delete("Email Account", {"email_id": "pipeline-outgoing@pipeline.test"})
+		frappe.db.commit()
+		frappe.local.outgoing_email_account = {}
+
+	def set_up_outgoing_mail(self):
+		frappe.get_doc(
+			{
+				"doctype": "Email Account",
+				"email_account_name": "Pipeline outgoing",
+				"email_id": "pipeline-outgoing@pipeline.test",
+				"enable_outgoing": 1,
+				"default_outgoing": 1,
+				"smtp_server": "127.0.0.1",
+				"smtp_port": self.smtp_port,
+				"no_smtp_authentication": 1,
+				"use_tls": 0,
+				"use_ssl": 0,
+			}
+		).insert(ignore_permissions=True)
+		frappe.local.outgoing_email_account = {}
+
+	def due_opportunity(self, title):
+		return make_opportunity(
+			self.team,
+			title=title,
+			opportunity_owner=self.seller,
+			follow_up_on=add_to_date(now_datetime(), minutes=-5),
+		)
+
+	def test_due_follow_up_is_emailed_where_outgoing_mail_is_set_up(self):
+		self.set_up_outgoing_mail()
+		doc = self.due_opportunity("Mailed follow-up")
+		notify_due_follow_ups()
+		self.assertEqual(len(self.received), 1)
+		recipients, content = self.received[0]
+		self.assertEqual(recipients, [self.seller])
+		mail = email.message_from_string(content)
+		self.assertIn("Mailed follow-up", mail["Subject"])
+		html = next(part for part in mail.walk() if part.get_content_type() == "text/html")
+		self.assertIn(f"/app/pipeline-opportunity/{doc.name}", html.get_payload(decode=True).decode())
+
+	def test_no_email_without_outgoing_mail(self):
+		doc = self.due_opportunity("Bell only")
+		notify_due_follow_ups()
+		self.assertTrue(
+			frappe.db.exists("Notification Log", {"for_user": self.seller, "document_name": doc.name})
+		)
+		self.assertEqual(self.received, [])
+		self.assertFalse(frappe.db.exists("Email Queue Recipient", {"recipient": self.seller}))
+
+	def test_no_email_for_a_user_who_turned_email_notifications_off(self):
+		self.set_up_outgoing_mail()
+		frappe.db.set_value("Notification Settings", self.seller, "enable_email_notifications", 0)
+		doc = self.due_opportunity("Muted")
+		notify_due_follow_ups()
+		self.assertTrue(
+			frappe.db.exists("Notification Log", {"for_user": self.seller, "document_name": doc.name})
+		)
+		self.assertEqual(self.received, [])
