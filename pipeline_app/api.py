@@ -51,7 +51,7 @@ def log_message(
 	Communication on the contact and the opportunity. `contact` is an email address or a phone
 	number. Give `opportunity`, or `team` to use the contact's open opportunity there (an inbound
 	message creates one where the team allows it)."""
-	from pipeline_app.automation.conversations import log_message as record
+	from pipeline_app.automation.conversations import log_message_exclusively as record
 
 	if opportunity:
 		doc = frappe.get_doc("Pipeline Opportunity", opportunity)
@@ -83,7 +83,7 @@ def receive_message(
 
 	from frappe.utils.password import get_decrypted_password
 
-	from pipeline_app.automation.conversations import log_message as record
+	from pipeline_app.automation.conversations import log_message_exclusively as record
 
 	given = frappe.get_request_header("X-Pipeline-Secret") or ""
 	expected = (

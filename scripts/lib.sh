@@ -229,6 +229,16 @@ worker: bench worker
 PROC
 }
 
+# kill_bench_processes PATTERN: the bench user's processes matching PATTERN that run in this bench
+# (other benches of the same user, and their services, are left alone)
+kill_bench_processes() {
+	local pid cwd
+	for pid in $(pgrep -u "$BENCH_USER" -f "$1" || true); do
+		cwd=$(as_root readlink "/proc/$pid/cwd" 2>/dev/null || true)
+		case "$cwd" in "$BENCH_DIR" | "$BENCH_DIR"/*) as_root kill -TERM "$pid" 2>/dev/null || true ;; esac
+	done
+}
+
 stop_services() {
 	if [ -f "$SERVICES_PIDFILE" ]; then
 		# the pidfile holds the process group of honcho and everything it started
@@ -240,9 +250,9 @@ stop_services() {
 		as_root rm -f "$SERVICES_PIDFILE"
 	fi
 	# strays of an earlier run (or of an interrupted one) would keep serving old code on our ports
-	as_root pkill -u "$BENCH_USER" -f "frappe (--site [^ ]+ )?serve --port $WEB_PORT( |$)" 2>/dev/null || true
-	as_root pkill -u "$BENCH_USER" -f "node apps/frappe/socketio.js" 2>/dev/null || true
-	as_root pkill -u "$BENCH_USER" -f "bench_helper frappe (schedule|worker)" 2>/dev/null || true
+	kill_bench_processes "frappe (--site [^ ]+ )?serve --port $WEB_PORT( |$)"
+	kill_bench_processes "node apps/frappe/socketio.js"
+	kill_bench_processes "bench_helper frappe (schedule|worker)"
 	for _ in $(seq 20); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$WEB_PORT") 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/9000) 2>/dev/null || break
 		sleep 0.5

@@ -3,6 +3,7 @@ the opportunity. Whatever creates the Communication (an Email Account, `pipeline
 the webhook), `on_communication` keeps the opportunity's conversation fields current and moves a
 first-stage opportunity to the team's "contact replied" stage on an inbound reply."""
 
+import hashlib
 import html
 
 import frappe
@@ -24,6 +25,34 @@ CHANNELS = {  # channel: (Communication medium, opportunity source)
 DIRECTIONS = {"Inbound": "Received", "Outbound": "Sent"}
 OPEN_STATUSES = ("Open", "On Hold")
 PREVIEW_LENGTH = 140
+INTAKE_LOCK_SECONDS = 20
+
+
+def log_message_exclusively(
+	contact_key: str,
+	direction: str,
+	text: str,
+	channel: str = "Chat",
+	team: str | None = None,
+	opportunity: str | None = None,
+	subject: str | None = None,
+	sender_name: str | None = None,
+) -> dict:
+	"""`log_message` for the endpoints: messages of one team are taken in one at a time, each in a
+	transaction that starts after the previous one committed. Under MariaDB's REPEATABLE READ a
+	transaction reads the data as of its first read, so a lock taken midway would still let it miss
+	the contact or opportunity another request just made. A named lock (it survives commits, also
+	those other apps' hooks make midway) is taken in a fresh transaction and released after commit."""
+	frappe.db.commit()  # ends the permission checks' reads (they wrote nothing)
+	lock = "pipeline_intake_" + hashlib.sha1(f"{frappe.local.site}:{team}".encode()).hexdigest()
+	if not frappe.db.sql("select get_lock(%s, %s)", (lock, INTAKE_LOCK_SECONDS))[0][0]:
+		frappe.throw(_("Too many messages at once; try again"), frappe.QueryTimeoutError, title=_("Busy"))
+	try:
+		result = log_message(contact_key, direction, text, channel, team, opportunity, subject, sender_name)
+		frappe.db.commit()
+		return result
+	finally:
+		frappe.db.sql("select release_lock(%s)", lock)
 
 
 def log_message(
@@ -36,21 +65,23 @@ def log_message(
 	subject: str | None = None,
 	sender_name: str | None = None,
 ) -> dict:
-	"""Records one message; trusted core of the API and the webhook, which check permission first."""
+	"""Records one message; trusted core of the API and the webhook, which check permission first.
+	Messages that may arrive at once go through `log_message_exclusively`: it keeps two first
+	messages of a new sender from making two contacts or two opportunities."""
 	validate_message(direction, text, channel)
-	contact = find_contact(contact_key)
+	contacts = find_contacts(contact_key)
 	created = False
 	if opportunity:
 		target = frappe.get_doc("Pipeline Opportunity", opportunity)
-		if contact and target.contact and target.contact != contact:
+		if contacts and target.contact and target.contact not in contacts:
 			frappe.throw(_("The opportunity belongs to another contact"), title=_("Wrong Contact"))
-		contact = contact or target.contact
+		contact = target.contact or (contacts[0] if contacts else None)
 	else:
 		inbound = direction == "Inbound"
 		may_create = inbound and frappe.get_cached_value(
 			"Pipeline Team", team, "create_opportunity_from_inbound"
 		)
-		if not contact:
+		if not contacts:
 			if not may_create:
 				frappe.throw(
 					_("No contact has the email address or phone number {0}").format(
@@ -59,9 +90,8 @@ def log_message(
 					frappe.DoesNotExistError,
 					title=_("Unknown Contact"),
 				)
-			contact = create_contact(contact_key, sender_name)
-		# serialise messages of one contact: two inbound messages at once never create two opportunities
-		frappe.db.sql("select name from `tabContact` where name = %s for update", contact)
+			contacts = [create_contact(contact_key, sender_name)]
+		contact = contact_for_team(contacts, team)
 		target = latest_open_opportunity(contact, team)
 		if not target:
 			if not may_create:
@@ -94,28 +124,53 @@ def validate_message(direction: str, text: str, channel: str) -> None:
 		frappe.throw(_("A message needs text"), title=_("Invalid Message"))
 
 
-def find_contact(key: str) -> str | None:
-	"""A contact by email address or phone number (digits compared, formatting ignored)."""
+def find_contacts(key: str) -> list[str]:
+	"""The contacts with this email address or phone number (digits compared, formatting ignored),
+	oldest first: duplicates happen, and the same key must always find the same one."""
 	key = cstr(key).strip()
 	if not key:
 		frappe.throw(_("Give the contact's email address or phone number"), title=_("Unknown Contact"))
 	if "@" in key:
-		return frappe.db.get_value(
-			"Contact Email", {"email_id": key, "parenttype": "Contact"}, "parent"
-		) or frappe.db.get_value("Contact", {"email_id": key}, "name")
-	digits = "".join(ch for ch in key if ch.isdigit())
-	if len(digits) < 5:
-		frappe.throw(_("{0} is not a phone number").format(frappe.bold(key)), title=_("Unknown Contact"))
-	found = frappe.db.sql(
-		"""select parent from `tabContact Phone`
-		where parenttype = 'Contact' and regexp_replace(phone, '[^0-9]', '') = %(digits)s
-		union select name from `tabContact`
-		where regexp_replace(coalesce(mobile_no, ''), '[^0-9]', '') = %(digits)s
-			or regexp_replace(coalesce(phone, ''), '[^0-9]', '') = %(digits)s
-		limit 1""",
-		{"digits": digits},
+		found = frappe.db.sql(
+			"""select parent from `tabContact Email` where parenttype = 'Contact' and email_id = %(key)s
+			union select name from `tabContact` where email_id = %(key)s""",
+			{"key": key},
+		)
+	else:
+		digits = "".join(ch for ch in key if ch.isdigit())
+		if len(digits) < 5:
+			frappe.throw(_("{0} is not a phone number").format(frappe.bold(key)), title=_("Unknown Contact"))
+		found = frappe.db.sql(
+			"""select parent from `tabContact Phone`
+			where parenttype = 'Contact' and regexp_replace(phone, '[^0-9]', '') = %(digits)s
+			union select name from `tabContact`
+			where regexp_replace(coalesce(mobile_no, ''), '[^0-9]', '') = %(digits)s
+				or regexp_replace(coalesce(phone, ''), '[^0-9]', '') = %(digits)s""",
+			{"digits": digits},
+		)
+	names = {row[0] for row in found}
+	if not names:
+		return []
+	return frappe.get_all(
+		"Contact", filters={"name": ("in", list(names))}, order_by="creation asc, name asc", pluck="name"
 	)
-	return found[0][0] if found else None
+
+
+def contact_for_team(contacts: list[str], team: str) -> str:
+	"""Of several contacts with the same key, the one the team is already talking to (an open
+	opportunity), else the oldest."""
+	if len(contacts) > 1:
+		talking = set(
+			frappe.get_all(
+				"Pipeline Opportunity",
+				filters={"contact": ("in", contacts), "team": team, "status": ("in", OPEN_STATUSES)},
+				pluck="contact",
+			)
+		)
+		for contact in contacts:
+			if contact in talking:
+				return contact
+	return contacts[0]
 
 
 def create_contact(key: str, sender_name: str | None) -> str:

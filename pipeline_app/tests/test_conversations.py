@@ -1,6 +1,8 @@
 """Messages: Communication records, the opportunity's conversation fields, reply moves, inbound
 creation without duplicates, the POST-only API and the secret-protected webhook."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import random_string
@@ -17,11 +19,18 @@ from pipeline_app.tests.factories import (
 from pipeline_app.tests.http_client import Client, message
 
 
+def random_number(digits: int) -> str:
+	return f"{int(frappe.generate_hash(length=12), 16) % 10**digits:0{digits}d}"
+
+
 class TestConversations(FrappeTestCase):
 	def setUp(self):
 		self.team = make_team(template="Appointment funnel").name
 		self.email = f"{random_string(8).lower()}@customer.test"
-		self.contact = make_contact(email=self.email, phone="+31 6 1234 5678")
+		self.digits = f"316{random_number(8)}"
+		self.contact = make_contact(
+			email=self.email, phone=f"+{self.digits[:2]} {self.digits[2]} {self.digits[3:]}"
+		)
 		self.opportunity = make_opportunity(self.team, contact=self.contact)
 
 	def current(self, name=None):
@@ -57,7 +66,7 @@ class TestConversations(FrappeTestCase):
 		doc = self.current()
 		doc.stage = stage_named(self.team, "Intake")
 		doc.save()
-		log_message("+31612345678", "Inbound", "two", "SMS", self.team)
+		log_message(f"+{self.digits}", "Inbound", "two", "SMS", self.team)
 		doc = self.current()
 		self.assertEqual((doc.unread_count, doc.stage), (2, stage_named(self.team, "Intake")))
 
@@ -83,6 +92,19 @@ class TestConversations(FrappeTestCase):
 			(doc.stage, doc.source, doc.unread_count), (stage_named(self.team, "Contact replied"), "Chat", 2)
 		)
 		self.assertEqual(frappe.db.get_value("Contact", first["contact"], "first_name"), "New Lead")
+
+	def test_of_duplicate_contacts_the_one_the_team_talks_to_gets_the_message(self):
+		with self.freeze_time("2024-01-01 10:00:00"):  # an older duplicate with the same number
+			duplicate = make_contact(phone=f"+{self.digits}")
+		result = log_message(f"+{self.digits}", "Inbound", "hello", "SMS", self.team)
+		self.assertEqual((result["contact"], result["opportunity"]), (self.contact, self.opportunity.name))
+		self.assertFalse(result["created"])
+		# a team talking to neither gets the oldest, every time
+		other = make_team(template="Appointment funnel").name
+		first = log_message(f"+{self.digits}", "Inbound", "hi", "SMS", other)
+		second = log_message(f"+{self.digits}", "Inbound", "again", "SMS", other)
+		self.assertEqual((first["contact"], second["contact"]), (duplicate, duplicate))
+		self.assertEqual(first["opportunity"], second["opportunity"])
 
 	def test_team_without_inbound_creation_refuses_unknown_contact(self):
 		sales = make_team(template="Sales funnel").name
@@ -197,6 +219,34 @@ class TestMessageEndpoints(FrappeTestCase):
 		)
 		self.assertEqual(response.status_code, 200, response.text[:300])
 		self.assertEqual(self.unread(), before + 1)
+
+	def test_first_messages_of_a_new_number_at_once_make_one_contact_and_one_opportunity(self):
+		number = f"+4915{random_number(8)}"
+
+		clients = [Client() for _ in range(4)]  # made here: threads have no frappe.local
+
+		def post(client, text):
+			return client.request(
+				"POST",
+				"/api/method/pipeline_app.api.receive_message",
+				data={"team": self.team, "contact": number, "text": text, "channel": "WhatsApp"},
+				headers={"X-Pipeline-Secret": self.secret},
+			)
+
+		with ThreadPoolExecutor(max_workers=4) as pool:
+			responses = list(pool.map(post, clients, [f"hello {i}" for i in range(4)]))
+		for response in responses:
+			self.assertEqual(response.status_code, 200, response.text[:300])
+		frappe.db.rollback()
+		results = [message(response) for response in responses]
+		self.assertEqual(len({r["contact"] for r in results}), 1)
+		self.assertEqual(len({r["opportunity"] for r in results}), 1)
+		self.assertEqual(sum(r["created"] for r in results), 1)
+		contact = results[0]["contact"]
+		self.assertEqual(frappe.db.count("Pipeline Opportunity", {"contact": contact}), 1)
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Opportunity", results[0]["opportunity"], "unread_count"), 4
+		)
 
 	def test_webhook_rejects_wrong_or_missing_secret_and_unknown_team(self):
 		before = self.unread()
