@@ -129,7 +129,64 @@ def before_uninstall():
 	for workflow in frappe.get_all("Workflow", {"document_type": "Pipeline Opportunity"}, pluck="name"):
 		frappe.delete_doc("Workflow", workflow, force=True, ignore_permissions=True)
 	frappe.db.delete("Custom DocPerm", {"role": ("in", ROLES)})
+	drop_copied_contact_permissions()
 	frappe.clear_cache(doctype="Contact")
+	remove_unused_workflow_masters()
+	frappe.db.delete("Singles", {"doctype": "Pipeline Settings"})
 	for role in ROLES:
 		frappe.db.delete("Has Role", {"role": role})
 		frappe.delete_doc("Role", role, force=True, ignore_missing=True, ignore_permissions=True)
+
+
+PERMISSION_FLAGS = (
+	"if_owner",
+	"select",
+	"read",
+	"write",
+	"create",
+	"delete",
+	"submit",
+	"cancel",
+	"amend",
+	"report",
+	"export",
+	"import",
+	"share",
+	"print",
+	"email",
+)
+
+
+def drop_copied_contact_permissions():
+	"""Granting Contact to Pipeline User made Frappe copy Contact's standard permissions into Custom
+	DocPerm, where they would override the standard ones for good. Once our rows are gone, a copy that
+	nobody changed is dropped, so Contact follows its standard permissions again."""
+
+	def rows(doctype):
+		return sorted(
+			tuple(row.values())
+			for row in frappe.get_all(
+				doctype, filters={"parent": "Contact"}, fields=["role", "permlevel", *PERMISSION_FLAGS]
+			)
+		)
+
+	custom = rows("Custom DocPerm")
+	if custom and custom == rows("DocPerm"):
+		frappe.db.delete("Custom DocPerm", {"parent": "Contact"})
+
+
+def remove_unused_workflow_masters():
+	"""The workflow states and actions the app made, where no other workflow uses them."""
+	state_in_use = set(frappe.get_all("Workflow Document State", pluck="state", distinct=True))
+	state_in_use |= set(frappe.get_all("Workflow Transition", pluck="next_state", distinct=True))
+	for state in WORKFLOW_STATES:
+		if state not in state_in_use:
+			frappe.delete_doc(
+				"Workflow State", state, force=True, ignore_missing=True, ignore_permissions=True
+			)
+	action_in_use = set(frappe.get_all("Workflow Transition", pluck="action", distinct=True))
+	for action in {action for _from, action, _to in WORKFLOW_TRANSITIONS}:
+		if action not in action_in_use:
+			frappe.delete_doc(
+				"Workflow Action Master", action, force=True, ignore_missing=True, ignore_permissions=True
+			)

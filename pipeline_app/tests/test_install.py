@@ -120,9 +120,14 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 				" frappe.db.count('Workflow', {'document_type': 'Pipeline Opportunity'}),"
 				" frappe.db.count('Role', {'name': ('in', ['Pipeline User', 'Pipeline Manager'])}),"
 				" frappe.db.count('Custom DocPerm', {'role': 'Pipeline User'}),"
-				" frappe.db.count('DocType', {'module': 'Pipeline App'}), bool(frappe.db.exists('Workspace', 'Pipeline'))]"
+				" frappe.db.count('DocType', {'module': 'Pipeline App'}), bool(frappe.db.exists('Workspace', 'Pipeline')),"
+				" frappe.db.count('Custom DocPerm', {'parent': 'Contact'}),"
+				" frappe.db.count('Singles', {'doctype': 'Pipeline Settings'}),"
+				" frappe.db.count('Workflow State', {'name': ('in', ['Won', 'Lost', 'On Hold', 'Abandoned'])}),"
+				" frappe.db.count('Workflow Action Master', {'name': ('in', ['Win', 'Mark Lost', 'Reopen'])})]"
 			)
-			self.assertEqual(left, [["frappe"], False, 0, 0, 0, 0, False])
+			# nothing of the app is left, and Contact is back on its standard permissions
+			self.assertEqual(left, [["frappe"], False, 0, 0, 0, 0, False, 0, 0, 0, 0])
 		finally:
 			self.bench(
 				"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False
