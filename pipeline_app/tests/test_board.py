@@ -10,6 +10,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, now_datetime, random_string
 
 from pipeline_app import api
+from pipeline_app.automation.conversations import log_message
 from pipeline_app.board import RANK_GAP
 from pipeline_app.realtime import BOARD_EVENT
 from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, stage_named
@@ -518,10 +519,11 @@ class TestRealtimeAudience(BoardTestCase):
 		contact = make_contact(email=f"{random_string(6)}@example.test")
 		doc = make_opportunity(self.team, contact=contact)
 		clear_realtime_log()
-		api.log_message(
-			contact=frappe.db.get_value("Contact", contact, "email_id"),
-			direction="Inbound",
-			text="Hello <b>there</b>",
+		# the endpoint's core, in this transaction (the endpoint itself commits)
+		log_message(
+			frappe.db.get_value("Contact", contact, "email_id"),
+			"Inbound",
+			"Hello <b>there</b>",
 			opportunity=doc.name,
 		)
 		cards = [m["card"] for room, m in self.board_events() if room == f"user:{self.seller}" and m["card"]]

@@ -1,0 +1,191 @@
+# Copyright (c) 2026, Pipeline App contributors
+# For license information, please see license.txt
+
+"""How long a team's opportunities stay in each stage, read from the append-only stage history
+(Pipeline Stage Change): every entry into a stage within the period, and when the opportunity left it
+(its next stage change, or its closing). Stays not over yet are counted apart, with their age."""
+
+from statistics import median
+
+import frappe
+from frappe import _
+from frappe.utils import add_days, flt, get_datetime, getdate, now_datetime, time_diff_in_seconds, today
+
+from pipeline_app.funnel import CLOSED_STATUSES, OPEN, get_team_stages
+
+DAY_SECONDS = 86400
+DURATION_FIELDS = (
+	"moved_on",
+	"average_days",
+	"median_days",
+	"longest_days",
+	"still_there",
+	"average_age_days",
+)
+
+
+def execute(filters: dict | None = None):
+	filters = frappe._dict(filters or {})
+	team = validate_filters(filters)
+	stays = get_stays(team, filters)
+	rows = summarise(team, stays)
+	return get_columns(), rows, None, get_chart(rows), get_summary(rows)
+
+
+def validate_filters(filters) -> str:
+	team = filters.get("team")
+	if not team:
+		frappe.throw(_("Choose a team"), title=_("Missing Team"))
+	if not frappe.db.exists("Pipeline Team", team) or not frappe.has_permission(
+		"Pipeline Team", "read", doc=team
+	):
+		frappe.throw(_("You cannot read team {0}").format(frappe.bold(team)), frappe.PermissionError)
+	filters.from_date = getdate(filters.get("from_date") or add_days(today(), -90))
+	filters.to_date = getdate(filters.get("to_date") or today())
+	if filters.from_date > filters.to_date:
+		frappe.throw(_("From Date must be before To Date"), title=_("Invalid Period"))
+	return team
+
+
+def get_stays(team: str, filters) -> list[frappe._dict]:
+	"""One row per entry into a stage of the team within the period, with when it ended (None while
+	the opportunity is still there). Read after the permission check on the team."""
+	conditions = ""
+	values = {
+		"team": team,
+		"from": get_datetime(filters.from_date),
+		"to": get_datetime(f"{filters.to_date} 23:59:59.999999"),
+	}
+	if filters.get("opportunity_owner"):
+		conditions = "and o.opportunity_owner = %(owner)s"
+		values["owner"] = filters.opportunity_owner
+	stays = frappe.db.sql(
+		f"""
+		select s.opportunity, s.stage, s.entered, s.next_change, o.status, o.closed_on
+		from (
+			select c.opportunity, c.team, c.to_value as stage, c.changed_on as entered,
+				lead(c.changed_on) over (
+					partition by c.opportunity order by c.changed_on, c.creation
+				) as next_change
+			from `tabPipeline Stage Change` c
+			where c.change_type = 'Stage' and c.opportunity in (
+				select opportunity from `tabPipeline Stage Change`
+				where team = %(team)s and change_type = 'Stage' and changed_on between %(from)s and %(to)s
+			)
+		) s
+		join `tabPipeline Opportunity` o on o.name = s.opportunity
+		where s.team = %(team)s and s.entered between %(from)s and %(to)s {conditions}
+		""",
+		values,
+		as_dict=True,
+	)
+	for stay in stays:
+		stay.ended = stay.next_change or (stay.closed_on if stay.status in CLOSED_STATUSES else None)
+	return stays
+
+
+def summarise(team: str, stays) -> list[dict]:
+	now = now_datetime()
+	by_stage: dict[str, dict[str, list[float]]] = {}
+	for stay in stays:
+		bucket = by_stage.setdefault(stay.stage, {"done": [], "open": []})
+		if stay.ended:
+			bucket["done"].append(max(time_diff_in_seconds(stay.ended, stay.entered), 0) / DAY_SECONDS)
+		else:
+			bucket["open"].append(max(time_diff_in_seconds(now, stay.entered), 0) / DAY_SECONDS)
+	rows = []
+	for stage in get_team_stages(team):
+		bucket = by_stage.get(stage.name, {"done": [], "open": []})
+		done, still = bucket["done"], bucket["open"]
+		if stage.stage_type != OPEN:  # Won / Lost stages end the journey: only entries count
+			rows.append(
+				{
+					"stage": stage.name,
+					"stage_name": stage.stage_name,
+					"stage_type": stage.stage_type,
+					"entered": len(done) + len(still),
+					**dict.fromkeys(DURATION_FIELDS),
+				}
+			)
+			continue
+		rows.append(
+			{
+				"stage": stage.name,
+				"stage_name": stage.stage_name,
+				"stage_type": stage.stage_type,
+				"entered": len(done) + len(still),
+				"moved_on": len(done),
+				"average_days": flt(sum(done) / len(done), 2) if done else None,
+				"median_days": flt(median(done), 2) if done else None,
+				"longest_days": flt(max(done), 2) if done else None,
+				"still_there": len(still),
+				"average_age_days": flt(sum(still) / len(still), 2) if still else None,
+			}
+		)
+	return rows
+
+
+def get_columns() -> list[dict]:
+	return [
+		{
+			"fieldname": "stage",
+			"label": _("Stage"),
+			"fieldtype": "Link",
+			"options": "Funnel Stage",
+			"width": 220,
+		},
+		{"fieldname": "stage_type", "label": _("Type"), "fieldtype": "Data", "width": 80},
+		{"fieldname": "entered", "label": _("Entered"), "fieldtype": "Int", "width": 90},
+		{"fieldname": "moved_on", "label": _("Moved On"), "fieldtype": "Int", "width": 100},
+		{
+			"fieldname": "average_days",
+			"label": _("Average Days"),
+			"fieldtype": "Float",
+			"precision": 1,
+			"width": 120,
+		},
+		{
+			"fieldname": "median_days",
+			"label": _("Median Days"),
+			"fieldtype": "Float",
+			"precision": 1,
+			"width": 120,
+		},
+		{
+			"fieldname": "longest_days",
+			"label": _("Longest Days"),
+			"fieldtype": "Float",
+			"precision": 1,
+			"width": 120,
+		},
+		{"fieldname": "still_there", "label": _("Still There"), "fieldtype": "Int", "width": 100},
+		{
+			"fieldname": "average_age_days",
+			"label": _("Days There So Far"),
+			"fieldtype": "Float",
+			"precision": 1,
+			"width": 140,
+		},
+	]
+
+
+def get_chart(rows) -> dict:
+	return {
+		"data": {
+			"labels": [row["stage_name"] for row in rows],
+			"datasets": [
+				{"name": _("Average Days"), "values": [row.get("average_days") or 0 for row in rows]}
+			],
+		},
+		"type": "bar",
+		"colors": ["#5e64ff"],
+	}
+
+
+def get_summary(rows) -> list[dict]:
+	entered = sum(row["entered"] for row in rows)
+	still = sum(row.get("still_there") or 0 for row in rows)
+	return [
+		{"value": entered, "label": _("Stage Entries"), "datatype": "Int", "indicator": "Blue"},
+		{"value": still, "label": _("Still In Their Stage"), "datatype": "Int", "indicator": "Orange"},
+	]

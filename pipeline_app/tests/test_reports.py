@@ -1,0 +1,192 @@
+"""The Time in Stage report, computed from the stage history, and its team scoping; the
+workspace's number cards and charts."""
+
+import json
+
+import frappe
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, add_to_date, get_datetime, now_datetime, time_diff_in_seconds, today
+
+from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
+from pipeline_app.tests.factories import make_opportunity, make_team, make_user, stage_named
+from pipeline_app.tests.http_client import Client, message
+
+REPORT = "Pipeline Time in Stage"
+
+
+class TestTimeInStage(FrappeTestCase):
+	def setUp(self):
+		self.seller = make_user()
+		self.team = make_team(members=[self.seller]).name  # Sales funnel: New, Qualification, ...
+		self.start = get_datetime(f"{add_days(today(), -10)} 09:00:00")
+
+	def at(self, days):
+		return self.freeze_time(add_to_date(self.start, days=days))
+
+	def move(self, doc, stage_name, days):
+		with self.at(days):
+			doc.reload()
+			doc.stage = stage_named(self.team, stage_name)
+			doc.save()
+
+	def rows(self, **filters):
+		columns, rows, _message, chart, summary = execute({"team": self.team, **filters})
+		self.assertEqual({c["fieldname"] for c in columns} - set().union(*rows), set())
+		self.assertEqual(len(chart["data"]["labels"]), len(rows))
+		self.assertEqual(summary[0]["value"], sum(row["entered"] for row in rows))
+		return {row["stage_name"]: row for row in rows}
+
+	def test_days_per_stage_from_the_history(self):
+		with self.at(0):
+			walker = make_opportunity(self.team, opportunity_owner=self.seller)
+			winner = make_opportunity(self.team)
+		with self.at(1):
+			make_opportunity(self.team)  # stays in New
+		self.move(walker, "Qualification", 2)
+		self.move(walker, "Proposal", 5)
+		self.move(winner, "Won", 3)
+
+		rows = self.rows()
+		new = rows["New"]
+		self.assertEqual((new["entered"], new["moved_on"], new["still_there"]), (3, 2, 1))
+		self.assertEqual((new["average_days"], new["median_days"], new["longest_days"]), (2.5, 2.5, 3))
+		waiting = time_diff_in_seconds(now_datetime(), add_to_date(self.start, days=1)) / 86400
+		self.assertAlmostEqual(new["average_age_days"], waiting, delta=0.01)
+		qualification = rows["Qualification"]
+		self.assertEqual((qualification["entered"], qualification["average_days"]), (1, 3))
+		proposal = rows["Proposal"]
+		self.assertEqual((proposal["entered"], proposal["moved_on"], proposal["still_there"]), (1, 0, 1))
+		self.assertIsNone(proposal["average_days"])
+		self.assertEqual(rows["Won"]["entered"], 1)
+		self.assertIsNone(rows["Won"].get("average_days"))
+
+		# the owner filter and the period
+		self.assertEqual(self.rows(opportunity_owner=self.seller)["New"]["entered"], 1)
+		later = self.rows(from_date=add_days(today(), -8))
+		self.assertEqual((later["New"]["entered"], later["Qualification"]["entered"]), (0, 1))
+
+	def test_bad_filters_are_refused(self):
+		with self.assertRaises(frappe.ValidationError):
+			execute({})
+		with self.assertRaises(frappe.ValidationError):
+			execute({"team": self.team, "from_date": today(), "to_date": add_days(today(), -1)})
+
+
+class TestTimeInStageAccess(FrappeTestCase):
+	"""Over HTTP, as the desk runs reports: members see their team's report, nobody else's."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.member = make_user()
+		cls.outsider = make_user()
+		cls.team = make_team(members=[cls.member]).name
+		cls.other = make_team(members=[cls.outsider]).name
+		make_opportunity(cls.team)
+		frappe.db.commit()
+		cls.as_member = Client.as_user(cls.member)
+		cls.as_outsider = Client.as_user(cls.outsider)
+
+	@classmethod
+	def tearDownClass(cls):
+		from pipeline_app.tests.factories import purge_team
+
+		purge_team(cls.team)
+		purge_team(cls.other)
+		super().tearDownClass()
+
+	def run_report(self, client, team):
+		return client.call(
+			"frappe.desk.query_report.run",
+			report_name=REPORT,
+			filters={"team": team},
+			ignore_prepared_report=1,
+		)
+
+	def test_a_member_runs_it_for_the_team(self):
+		result = message(self.run_report(self.as_member, self.team))
+		first = result["result"][0]
+		self.assertEqual((first["stage_name"], first["entered"]), ("New", 1))
+
+	def test_another_team_is_refused(self):
+		response = self.run_report(self.as_outsider, self.team)
+		self.assertEqual(response.status_code, 403, response.text[:300])
+		self.assertNotIn("New", response.text.replace("New Notification", ""))
+
+
+class TestDashboards(FrappeTestCase):
+	"""The workspace's number cards and charts count only what the user may read (over HTTP, as the
+	workspace asks for them)."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.member = make_user()
+		cls.team = make_team(members=[cls.member], deal_amount_enabled=1).name
+		cls.other = make_team(deal_amount_enabled=1).name
+		make_opportunity(cls.team, amount=100, follow_up_on=add_to_date(now_datetime(), hours=-1))
+		make_opportunity(cls.team, amount=250)
+		for amount in (1000, 2000, 3000):
+			make_opportunity(cls.other, amount=amount)
+		frappe.db.commit()
+		cls.as_member = Client.as_user(cls.member)
+
+	@classmethod
+	def tearDownClass(cls):
+		from pipeline_app.tests.factories import purge_team
+
+		purge_team(cls.team)
+		purge_team(cls.other)
+		super().tearDownClass()
+
+	def card_value(self, name, dynamic=()):
+		"""As the desk's widget asks: the card's filters plus its dynamic ones, evaluated."""
+		card = frappe.get_doc("Number Card", name)
+		return message(
+			self.as_member.call(
+				"frappe.desk.doctype.number_card.number_card.get_result",
+				doc=card.as_dict(convert_dates_to_str=True),
+				filters=json.loads(card.filters_json) + list(dynamic),
+			)
+		)
+
+	def test_the_workspace_shows_the_cards_and_charts(self):
+		workspace = frappe.get_doc("Workspace", "Pipeline")
+		cards = {row.number_card_name for row in workspace.number_cards}
+		charts = {row.chart_name for row in workspace.charts}
+		self.assertEqual(
+			cards,
+			{
+				"Pipeline Open Opportunities",
+				"Pipeline Open Value",
+				"Pipeline Weighted Value",
+				"Pipeline Follow-ups Due",
+			},
+		)
+		self.assertEqual(charts, {"Pipeline Open by Stage", "Pipeline Won per Month"})
+		# the page's blocks find their widget by the row's label
+		blocks = json.loads(workspace.content)
+		labels = {row.label for row in workspace.number_cards} | {row.label for row in workspace.charts}
+		shown = {b["data"].get("number_card_name") or b["data"].get("chart_name") for b in blocks}
+		self.assertLessEqual(labels, shown)
+		for doctype, names in (("Number Card", cards), ("Dashboard Chart", charts)):
+			for name in names:
+				self.assertEqual(frappe.db.get_value(doctype, name, "module"), "Pipeline App", name)
+		self.assertTrue(frappe.db.exists("Report", REPORT))
+
+	def test_number_cards_count_the_users_teams_only(self):
+		self.assertEqual(self.card_value("Pipeline Open Opportunities"), 2)
+		self.assertEqual(self.card_value("Pipeline Open Value"), 350)
+		now = [["Pipeline Opportunity", "follow_up_on", "<=", str(now_datetime())]]
+		self.assertEqual(self.card_value("Pipeline Follow-ups Due", now), 1)
+
+	def test_stage_chart_counts_the_users_teams_only(self):
+		chart = message(
+			self.as_member.call(
+				"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
+				chart_name="Pipeline Open by Stage",
+				refresh=1,
+			)
+		)
+		self.assertEqual(chart["labels"], [stage_named(self.team, "New")])
+		self.assertEqual(chart["datasets"][0]["values"], [2])
