@@ -1,0 +1,100 @@
+"""Message intake and the reporting widgets at the site's size (100,000 opportunities and 50,000
+contacts on the benchmark site), in process, as a seller of the largest team. Every message is
+rolled back after it is timed, so the site is left as it was.
+
+Run with the bench's Python from the bench's sites directory:
+    ../env/bin/python ../apps/pipeline_app/benchmarks/intake_and_reports.py --site pipeline-big.localhost
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import frappe
+
+
+def report(label: str, samples_ms: list[float]) -> None:
+	ordered = sorted(samples_ms)
+	p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
+	print(f"{label:<52} n={len(ordered):<3} p50 {statistics.median(ordered):8.1f} ms  p95 {p95:8.1f} ms")
+
+
+def timed(function, samples: int, after=None) -> list[float]:
+	timings = []
+	for _ in range(samples):
+		started = time.perf_counter()
+		function()
+		timings.append((time.perf_counter() - started) * 1000)
+		if after:
+			after()
+	return timings
+
+
+def main() -> None:
+	parser = argparse.ArgumentParser()
+	parser.add_argument("--site", default="pipeline-big.localhost")
+	parser.add_argument("--user", default="carla@demo.pipeline.test")
+	parser.add_argument("--samples", type=int, default=20)
+	args = parser.parse_args()
+
+	frappe.init(site=args.site, sites_path=".")
+	frappe.connect()
+	from frappe.desk.doctype.dashboard_chart.dashboard_chart import get as get_chart
+	from frappe.desk.doctype.number_card.number_card import get_result
+
+	from pipeline_app.automation.conversations import log_message
+	from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
+	from pipeline_app.teams import get_user_teams
+
+	frappe.set_user(args.user)
+	team = get_user_teams(args.user)[0]
+	print(
+		f"site {args.site}: {frappe.db.count('Pipeline Opportunity'):,} opportunities, "
+		f"{frappe.db.count('Contact'):,} contacts, {frappe.db.count('Pipeline Stage Change'):,} history rows; "
+		f"{args.user} works team {team} ({frappe.db.count('Pipeline Opportunity', {'team': team}):,})"
+	)
+
+	# a contact with an open opportunity in the team, by its email and by its phone number
+	row = frappe.db.sql(
+		"""select o.name, c.email_id, c.mobile_no from `tabPipeline Opportunity` o
+		join `tabContact` c on c.name = o.contact
+		where o.team = %s and o.status = 'Open' and c.mobile_no like '+%%' limit 1""",
+		team,
+		as_dict=True,
+	)[0]
+	frappe.set_user("Administrator")  # the trusted core, as the webhook runs it
+	for label, key in (
+		("inbound message by email", row.email_id),
+		("inbound message by phone", row.mobile_no),
+	):
+		report(
+			f"{label} (log_message)",
+			timed(
+				lambda key=key: log_message(key, "Inbound", "hello", "SMS", team),
+				args.samples,
+				frappe.db.rollback,
+			),
+		)
+	frappe.set_user(args.user)
+
+	report(
+		"Time in Stage report, last 90 days (execute)",
+		timed(lambda: execute({"team": team}), max(5, args.samples // 4)),
+	)
+	for name in ("Pipeline Open Opportunities", "Pipeline Open Value"):
+		card = frappe.get_doc("Number Card", name)
+		report(
+			f"number card {name!r}",
+			timed(lambda card=card: get_result(card.as_dict(), json.loads(card.filters_json)), args.samples),
+		)
+	report(
+		"chart 'Pipeline Open by Stage'",
+		timed(lambda: get_chart(chart_name="Pipeline Open by Stage", refresh=1), args.samples),
+	)
+	frappe.db.rollback()
+	frappe.destroy()
+
+
+if __name__ == "__main__":
+	main()
