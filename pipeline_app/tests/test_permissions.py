@@ -104,6 +104,26 @@ class TestPermissionMatrix(FrappeTestCase):
 		self.assertIn("lost reason", response.json()["_server_messages"].lower())
 		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", self.opp_a, "status"), "Open")
 
+	def test_writes_carrying_a_stale_modified_are_refused(self):
+		"""REST PUT and frappe.client.set_value are last-write-wins unless the client sends the
+		`modified` it read: then a write over someone else's newer change is refused."""
+		read = frappe.db.get_value("Pipeline Opportunity", self.opp_a, "modified")
+		fresh = self.as_alice.put(f"{OPP}/{self.opp_a}", {"title": "First edit", "modified": str(read)})
+		self.assertEqual(fresh.status_code, 200, fresh.text[:300])
+		for response in (
+			self.as_alice.put(f"{OPP}/{self.opp_a}", {"title": "Stale edit", "modified": str(read)}),
+			self.as_alice.call(
+				"frappe.client.set_value",
+				doctype="Pipeline Opportunity",
+				name=self.opp_a,
+				fieldname={"title": "Stale edit", "modified": str(read)},
+			),
+		):
+			self.assertEqual(response.status_code, 417, response.text[:300])
+			self.assertEqual(response.json()["exc_type"], "TimestampMismatchError")
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", self.opp_a, "title"), "First edit")
+
 	def test_rest_post_into_other_team_is_denied(self):
 		response = self.as_alice.post(OPP, {"title": "sneaky", "team": self.team_b})
 		self.assertDenied(response)
@@ -292,6 +312,13 @@ class TestPermissionMatrix(FrappeTestCase):
 			)
 		)
 		self.assertEqual(answer["name"], self.opp_b)
+
+	def test_portal_list_api_shows_only_own_team(self):
+		listed = self.as_alice.call("frappe.www.list.get_list_data", "GET", doctype="Pipeline Opportunity")
+		self.assertEqual(self.names(listed) & {self.opp_a, self.opp_b}, {self.opp_a})
+		guest = self.as_guest.call("frappe.www.list.get_list_data", "GET", doctype="Pipeline Opportunity")
+		self.assertDenied(guest)
+		self.assertNotIn(self.opp_a, guest.text)
 
 	def test_export_contains_only_own_team(self):
 		response = self.as_alice.call(

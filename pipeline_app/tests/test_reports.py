@@ -111,6 +111,15 @@ class TestTimeInStageAccess(FrappeTestCase):
 	def test_another_team_is_refused(self):
 		response = self.run_report(self.as_outsider, self.team)
 		self.assertEqual(response.status_code, 403, response.text[:300])
+		# run()'s `user` argument (a Frappe IDOR) does not let an outsider read as a member
+		posing = self.as_outsider.call(
+			"frappe.desk.query_report.run",
+			report_name=REPORT,
+			filters={"team": self.team},
+			user=self.member,
+			ignore_prepared_report=1,
+		)
+		self.assertEqual(posing.status_code, 403, posing.text[:300])
 		self.assertNotIn("New", response.text.replace("New Notification", ""))
 
 
