@@ -15,6 +15,7 @@ from frappe.query_builder.functions import Coalesce
 from frappe.utils import add_days, now_datetime
 from frappe.utils.synchronization import LockTimeoutError, filelock
 
+from pipeline_app.assignments import close_assignments_in_bulk
 from pipeline_app.automation import notify
 from pipeline_app.realtime import publish_team_refresh
 
@@ -118,6 +119,7 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 		.where(opportunity.name.isin(names))
 		.run()
 	)
+	close_assignments_in_bulk(names)
 	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
 	frappe.db.bulk_insert(
 		"Pipeline Stage Change",

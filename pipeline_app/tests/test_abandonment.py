@@ -77,6 +77,9 @@ class TestAbandonment(FrappeTestCase):
 		self.assertTrue(
 			frappe.db.exists("Notification Log", {"for_user": self.seller, "document_name": due.name})
 		)
+		# the owner's assignment is closed with it, as a single save would
+		self.assertEqual(frappe.get_all("ToDo", {"reference_name": due.name}, pluck="status"), ["Closed"])
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", due.name, "_assign"), "[]")
 
 	def test_second_run_changes_nothing(self):
 		for _ in range(3):

@@ -4,6 +4,7 @@
 import frappe
 from frappe.model.document import Document
 
+from pipeline_app.assignments import sync_owner_assignment
 from pipeline_app.board import set_board_rank
 from pipeline_app.funnel import apply_stage_rules, record_changes
 from pipeline_app.realtime import notify_readers, publish_opportunity
@@ -34,6 +35,7 @@ class PipelineOpportunity(Document):
 
 	def on_update(self):
 		record_changes(self)
+		sync_owner_assignment(self)
 		publish_opportunity(self)
 
 	def notify_update(self):
