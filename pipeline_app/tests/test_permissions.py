@@ -313,6 +313,25 @@ class TestPermissionMatrix(FrappeTestCase):
 		)
 		self.assertEqual(answer["name"], self.opp_b)
 
+	def test_a_seller_cannot_share_or_assign_a_record_outside_the_team(self):
+		"""Frappe lets a share override row permissions: sellers may not share (managers may), so
+		neither a share nor an assignment (which shares) can hand a record to another team."""
+		shared = self.as_alice.call(
+			"frappe.share.add", doctype="Pipeline Opportunity", name=self.opp_a, user=self.bob, read=1
+		)
+		self.assertDenied(shared)
+		assigned = self.as_alice.call(
+			"frappe.desk.form.assign_to.add",
+			doctype="Pipeline Opportunity",
+			name=self.opp_a,
+			assign_to=[self.bob],
+		)
+		self.assertDenied(assigned)
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("DocShare", {"share_name": self.opp_a, "user": self.bob}))
+		self.assertFalse(frappe.db.exists("ToDo", {"reference_name": self.opp_a, "allocated_to": self.bob}))
+		self.assertDenied(self.as_bob.get(f"{OPP}/{self.opp_a}"))
+
 	def test_portal_list_api_shows_only_own_team(self):
 		listed = self.as_alice.call("frappe.www.list.get_list_data", "GET", doctype="Pipeline Opportunity")
 		self.assertEqual(self.names(listed) & {self.opp_a, self.opp_b}, {self.opp_a})
