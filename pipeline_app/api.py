@@ -8,10 +8,12 @@ from frappe.utils import cint, get_datetime
 
 @frappe.whitelist()
 @frappe.validate_and_sanitize_search_inputs
-def search_team_members(doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: dict):
+def search_team_members(
+	doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: dict | str | None = None
+):
 	"""Link search for a team's members (opportunity owner, appointment host). Only members of a team
-	the caller may read are returned."""
-	team = (filters or {}).get("team")
+	the caller may read are returned. `filters` is `{"team": ...}` (a JSON string over HTTP)."""
+	team = (frappe.parse_json(filters) or {}).get("team")
 	if not team:
 		return []
 	frappe.get_doc("Pipeline Team", team).check_permission("read")

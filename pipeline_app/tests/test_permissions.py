@@ -339,6 +339,37 @@ class TestPermissionMatrix(FrappeTestCase):
 		self.assertDenied(guest)
 		self.assertNotIn(self.opp_a, guest.text)
 
+	def test_owner_search_lists_members_of_a_readable_team_only(self):
+		def search(client, team, txt=""):
+			return client.call(
+				"frappe.desk.search.search_link",
+				doctype="User",
+				txt=txt,
+				query="pipeline_app.api.search_team_members",
+				filters={"team": team},
+			)
+
+		found = {row["value"] for row in message(search(self.as_alice, self.team_a))}
+		self.assertEqual(found, {self.alice})
+		self.assertEqual(message(search(self.as_alice, self.team_a, "no-such-member")), [])
+		# Frappe's search_link answers a PermissionError of the query as a 404 "Invalid Method" page
+		refused = search(self.as_alice, self.team_b)
+		self.assertIn(refused.status_code, (403, 404), refused.text[:300])
+		self.assertNotIn(self.bob, refused.text)
+		direct = self.as_alice.call(
+			"pipeline_app.api.search_team_members",
+			"GET",
+			doctype="User",
+			txt="",
+			searchfield="name",
+			start=0,
+			page_len=20,
+			filters={"team": self.team_b},
+		)
+		self.assertDenied(direct)
+		manager_view = {row["value"] for row in message(search(self.as_manager, self.team_b))}
+		self.assertEqual(manager_view, {self.bob})
+
 	def test_export_contains_only_own_team(self):
 		response = self.as_alice.call(
 			"frappe.desk.reportview.export_query",
