@@ -578,14 +578,30 @@ class TestBoardHttp(FrappeTestCase):
 			self.assertEqual(response.status_code, 403, response.text[:300])
 			self.assertNotIn(self.doc.name, response.text)
 
-	def test_moves_are_post_only(self):
+	def test_writes_are_post_only(self):
 		before = self.stored()
+		opportunities = frappe.db.count("Pipeline Opportunity", {"team": self.team})
 		stage = stage_named(self.team, "Qualification")
-		response = self.as_seller.call(
-			"pipeline_app.api.move_opportunity", "GET", name=self.doc.name, stage=stage
-		)
-		self.assertEqual(response.status_code, 403, response.text[:300])
+		for method, args in (
+			("move_opportunity", {"name": self.doc.name, "stage": stage}),
+			("update_opportunity", {"name": self.doc.name, "values": {"title": "via GET"}}),
+			("add_opportunity", {"team": self.team, "title": "via GET"}),
+			(
+				"log_message",
+				{"contact": "x@example.test", "direction": "Inbound", "text": "x", "team": self.team},
+			),
+		):
+			response = self.as_seller.call(f"pipeline_app.api.{method}", "GET", **args)
+			self.assertEqual(response.status_code, 403, f"{method}: {response.text[:300]}")
+			self.assertEqual(
+				frappe.allowed_http_methods_for_whitelisted_func[
+					frappe.get_attr(f"pipeline_app.api.{method}")
+				],
+				["POST"],
+			)
+		frappe.db.rollback()
 		self.assertEqual(self.stored(), before)
+		self.assertEqual(frappe.db.count("Pipeline Opportunity", {"team": self.team}), opportunities)
 
 	def test_stale_move_answers_409_with_the_current_card(self):
 		before = self.stored()
