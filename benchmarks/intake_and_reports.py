@@ -44,6 +44,9 @@ def main() -> None:
 	from frappe.desk.doctype.number_card.number_card import get_result
 
 	from pipeline_app.automation.conversations import log_message
+	from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel_conversion import (
+		execute as execute_conversion,
+	)
 	from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
 	from pipeline_app.teams import get_user_teams
 
@@ -81,6 +84,10 @@ def main() -> None:
 	report(
 		"Time in Stage report, last 90 days (execute)",
 		timed(lambda: execute({"team": team}), max(5, args.samples // 4)),
+	)
+	report(
+		"Funnel Conversion report, last 90 days (execute)",
+		timed(lambda: execute_conversion({"team": team}), max(5, args.samples // 4)),
 	)
 	for name in ("Pipeline Open Opportunities", "Pipeline Open Value"):
 		card = frappe.get_doc("Number Card", name)

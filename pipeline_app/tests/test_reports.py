@@ -7,11 +7,15 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, get_datetime, now_datetime, time_diff_in_seconds, today
 
+from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel_conversion import (
+	execute as execute_conversion,
+)
 from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
 from pipeline_app.tests.factories import make_opportunity, make_team, make_user, stage_named
 from pipeline_app.tests.http_client import Client, message
 
 REPORT = "Pipeline Time in Stage"
+CONVERSION = "Pipeline Funnel Conversion"
 
 
 class TestTimeInStage(FrappeTestCase):
@@ -72,6 +76,57 @@ class TestTimeInStage(FrappeTestCase):
 			execute({"team": self.team, "from_date": today(), "to_date": add_days(today(), -1)})
 
 
+class TestFunnelConversion(FrappeTestCase):
+	def setUp(self):
+		self.seller = make_user()
+		self.team = make_team(members=[self.seller]).name  # New, Qualification, Proposal, ...
+
+	def move(self, doc, **values):
+		doc.reload()
+		doc.update(values)
+		doc.save()
+
+	def stage(self, name):
+		return stage_named(self.team, name)
+
+	def test_how_far_the_period_s_opportunities_got(self):
+		with self.freeze_time(add_days(now_datetime(), -200)):
+			make_opportunity(self.team)  # created before the period: not counted
+		make_opportunity(self.team)  # stays in New
+		walker = make_opportunity(self.team, opportunity_owner=self.seller)
+		self.move(walker, stage=self.stage("Qualification"))
+		self.move(walker, stage=self.stage("Proposal"))
+		self.move(make_opportunity(self.team), status="Won")  # straight from New: past every stage
+		loser = make_opportunity(self.team)
+		self.move(loser, stage=self.stage("Qualification"))
+		reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
+		self.move(loser, status="Lost", lost_reason=reason)
+
+		_columns, rows, _message, chart, summary = execute_conversion({"team": self.team})
+		by_stage = {row["stage_name"]: row for row in rows}
+		self.assertEqual(
+			[(name, by_stage[name]["reached"], by_stage[name]["from_previous"]) for name in by_stage],
+			[
+				("New", 4, None),
+				("Qualification", 3, 75.0),
+				("Proposal", 2, 66.7),
+				("Negotiation", 1, 50.0),
+				("Closing", 1, 100.0),
+				("Won", 1, None),
+				("Lost", 1, None),
+			],
+		)
+		self.assertEqual(by_stage["Qualification"]["share_of_all"], 75.0)
+		self.assertEqual(chart["data"]["datasets"][0]["values"], [4, 3, 2, 1, 1, 1, 1])
+		self.assertEqual([item["value"] for item in summary], [4, 1, 1, 50.0])
+
+		mine = {
+			row["stage_name"]: row["reached"]
+			for row in execute_conversion({"team": self.team, "opportunity_owner": self.seller})[1]
+		}
+		self.assertEqual((mine["New"], mine["Proposal"], mine["Won"]), (1, 1, 0))
+
+
 class TestTimeInStageAccess(FrappeTestCase):
 	"""Over HTTP, as the desk runs reports: members see their team's report, nobody else's."""
 
@@ -111,6 +166,16 @@ class TestTimeInStageAccess(FrappeTestCase):
 	def test_another_team_is_refused(self):
 		response = self.run_report(self.as_outsider, self.team)
 		self.assertEqual(response.status_code, 403, response.text[:300])
+		conversion = self.as_outsider.call(
+			"frappe.desk.query_report.run", report_name=CONVERSION, filters={"team": self.team}
+		)
+		self.assertEqual(conversion.status_code, 403, conversion.text[:300])
+		own = message(
+			self.as_member.call(
+				"frappe.desk.query_report.run", report_name=CONVERSION, filters={"team": self.team}
+			)
+		)
+		self.assertEqual(own["result"][0]["reached"], 1)
 		# run()'s `user` argument (a Frappe IDOR) does not let an outsider read as a member
 		posing = self.as_outsider.call(
 			"frappe.desk.query_report.run",
