@@ -515,3 +515,26 @@ def test_add_new_for_a_contact_picked_by_search(world, open_board):
 	top.filter(has_text=contact.split(" ")[0]).wait_for()
 	frappe.db.rollback()
 	assert frappe.db.get_value("Pipeline Opportunity", top.get_attribute("data-name"), "contact") == contact
+
+
+def test_the_workspace_shows_the_team_s_numbers(world, open_board):
+	for _ in range(2):
+		committed_opportunity(world.other)
+	committed_opportunity(world.team)  # another team's: never counted for Carol
+	carol = open_board(world.carol, world.other)
+	carol.goto(f"{site_url()}/app/pipeline")
+	card_widget = carol.locator(".widget.number-widget-box", has_text="Open Opportunities")
+	card_widget.wait_for(timeout=20000)
+	expected = frappe.db.count("Pipeline Opportunity", {"team": world.other, "status": "Open"})
+	carol.wait_for_function(
+		"""([expected]) => [...document.querySelectorAll('.widget.number-widget-box')]
+			.some((w) => w.textContent.includes('Open Opportunities')
+				&& w.querySelector('.number') && w.querySelector('.number').textContent.trim() === String(expected))""",
+		arg=[expected],
+		timeout=20000,
+	)
+	chart = carol.locator(".widget.dashboard-widget-box", has_text="Open by Stage")
+	chart.wait_for(timeout=20000)
+	chart.locator("svg").first.wait_for(timeout=20000)
+	assert world.team not in chart.inner_text()  # another team's stages never show
+	assert not carol.errors, carol.errors

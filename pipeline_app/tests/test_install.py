@@ -110,9 +110,12 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 			)
 			installed = self.site_value(
 				"[frappe.get_installed_apps(), frappe.db.table_exists('Pipeline Opportunity'),"
-				" bool(frappe.db.exists('Workflow', 'Pipeline Opportunity Outcome')), frappe.db.count('Pipeline Lost Reason')]"
+				" bool(frappe.db.exists('Workflow', 'Pipeline Opportunity Outcome')), frappe.db.count('Pipeline Lost Reason'),"
+				" [frappe.db.count(d, {'module': 'Pipeline App'}) for d in ('Report', 'Number Card', 'Dashboard Chart')]]"
 			)
-			self.assertEqual(installed, [["frappe", "pipeline_app"], True, True, len(DEFAULT_LOST_REASONS)])
+			self.assertEqual(
+				installed, [["frappe", "pipeline_app"], True, True, len(DEFAULT_LOST_REASONS), [2, 4, 2]]
+			)
 
 			self.bench("--site", self.SITE, "uninstall-app", "pipeline_app", "--yes", "--no-backup")
 			left = self.site_value(
@@ -124,10 +127,11 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 				" frappe.db.count('Custom DocPerm', {'parent': 'Contact'}),"
 				" frappe.db.count('Singles', {'doctype': 'Pipeline Settings'}),"
 				" frappe.db.count('Workflow State', {'name': ('in', ['Won', 'Lost', 'On Hold', 'Abandoned'])}),"
-				" frappe.db.count('Workflow Action Master', {'name': ('in', ['Win', 'Mark Lost', 'Reopen'])})]"
+				" frappe.db.count('Workflow Action Master', {'name': ('in', ['Win', 'Mark Lost', 'Reopen'])}),"
+				" sum(frappe.db.count(d, {'module': 'Pipeline App'}) for d in ('Report', 'Number Card', 'Dashboard Chart'))]"
 			)
 			# nothing of the app is left, and Contact is back on its standard permissions
-			self.assertEqual(left, [["frappe"], False, 0, 0, 0, 0, False, 0, 0, 0, 0])
+			self.assertEqual(left, [["frappe"], False, 0, 0, 0, 0, False, 0, 0, 0, 0, 0])
 		finally:
 			self.bench(
 				"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False
