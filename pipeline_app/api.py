@@ -53,7 +53,8 @@ def log_message(
 	Communication on the contact and the opportunity. `contact` is an email address or a phone
 	number. Give `opportunity`, or `team` to use the contact's open opportunity there (an inbound
 	message creates one where the team allows it)."""
-	from pipeline_app.automation.conversations import log_message_exclusively as record
+	from pipeline_app.automation.conversations import exclusive_intake
+	from pipeline_app.automation.conversations import log_message as record
 
 	if opportunity:
 		doc = frappe.get_doc("Pipeline Opportunity", opportunity)
@@ -64,7 +65,9 @@ def log_message(
 		frappe.has_permission("Pipeline Opportunity", "create", throw=True)
 	else:
 		frappe.throw(_("Give the opportunity or the team the message belongs to"), title=_("Missing Team"))
-	return record(contact, direction, text, channel, team, opportunity, subject, sender_name)
+	with exclusive_intake(team):
+		result = record(contact, direction, text, channel, team, opportunity, subject, sender_name)
+	return result
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
@@ -85,7 +88,8 @@ def receive_message(
 
 	from frappe.utils.password import get_decrypted_password
 
-	from pipeline_app.automation.conversations import log_message_exclusively as record
+	from pipeline_app.automation.conversations import exclusive_intake
+	from pipeline_app.automation.conversations import log_message as record
 
 	given = frappe.get_request_header("X-Pipeline-Secret") or ""
 	expected = (
@@ -98,9 +102,11 @@ def receive_message(
 	user = frappe.session.user
 	frappe.set_user("Administrator")
 	try:
-		return record(contact, direction, text, channel, team, None, subject, sender_name)
+		with exclusive_intake(team):
+			result = record(contact, direction, text, channel, team, None, subject, sender_name)
 	finally:
 		frappe.set_user(user)
+	return result
 
 
 # The Pipeline Board

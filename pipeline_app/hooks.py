@@ -10,6 +10,7 @@ export_python_type_annotations = True
 # Desk assets: the outcome prompts shared by the opportunity form and the Pipeline Board
 # (the board itself loads pipeline_board.bundle.js on its page only)
 app_include_js = "pipeline_app.bundle.js"
+extend_bootinfo = "pipeline_app.boot.extend_bootinfo"
 
 # Installation
 # ------------

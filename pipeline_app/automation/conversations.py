@@ -5,6 +5,7 @@ first-stage opportunity to the team's "contact replied" stage on an inbound repl
 
 import hashlib
 import html
+from contextlib import contextmanager
 
 import frappe
 from frappe import _
@@ -28,29 +29,20 @@ PREVIEW_LENGTH = 140
 INTAKE_LOCK_SECONDS = 20
 
 
-def log_message_exclusively(
-	contact_key: str,
-	direction: str,
-	text: str,
-	channel: str = "Chat",
-	team: str | None = None,
-	opportunity: str | None = None,
-	subject: str | None = None,
-	sender_name: str | None = None,
-) -> dict:
-	"""`log_message` for the endpoints: messages of one team are taken in one at a time, each in a
-	transaction that starts after the previous one committed. Under MariaDB's REPEATABLE READ a
-	transaction reads the data as of its first read, so a lock taken midway would still let it miss
-	the contact or opportunity another request just made. A named lock (it survives commits, also
-	those other apps' hooks make midway) is taken in a fresh transaction and released after commit."""
+@contextmanager
+def exclusive_intake(team: str | None):
+	"""For the endpoints: messages of one team are taken in one at a time, each in a transaction that
+	starts after the previous one committed. Under MariaDB's REPEATABLE READ a transaction reads the
+	data as of its first read, so a lock taken midway would still let it miss the contact or
+	opportunity another request just made. A named lock (it survives commits, also those other apps'
+	hooks make midway) is taken in a fresh transaction and released after the commit."""
 	frappe.db.commit()  # ends the permission checks' reads (they wrote nothing)
 	lock = "pipeline_intake_" + hashlib.sha1(f"{frappe.local.site}:{team}".encode()).hexdigest()
 	if not frappe.db.sql("select get_lock(%s, %s)", (lock, INTAKE_LOCK_SECONDS))[0][0]:
 		frappe.throw(_("Too many messages at once; try again"), frappe.QueryTimeoutError, title=_("Busy"))
 	try:
-		result = log_message(contact_key, direction, text, channel, team, opportunity, subject, sender_name)
+		yield
 		frappe.db.commit()
-		return result
 	finally:
 		frappe.db.sql("select release_lock(%s)", lock)
 
@@ -66,8 +58,8 @@ def log_message(
 	sender_name: str | None = None,
 ) -> dict:
 	"""Records one message; trusted core of the API and the webhook, which check permission first.
-	Messages that may arrive at once go through `log_message_exclusively`: it keeps two first
-	messages of a new sender from making two contacts or two opportunities."""
+	Endpoints run it inside `exclusive_intake`: it keeps two first messages of a new sender from
+	making two contacts or two opportunities."""
 	validate_message(direction, text, channel)
 	contacts = find_contacts(contact_key)
 	created = False

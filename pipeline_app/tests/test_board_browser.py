@@ -538,3 +538,15 @@ def test_the_workspace_shows_the_team_s_numbers(world, open_board):
 	chart.locator("svg").first.wait_for(timeout=20000)
 	assert world.team not in chart.inner_text()  # another team's stages never show
 	assert not carol.errors, carol.errors
+
+
+def test_the_team_reports_open_on_the_user_s_team(world, open_board):
+	committed_opportunity(world.other)
+	carol = open_board(world.carol, world.other)
+	for report in ("Pipeline Time in Stage", "Pipeline Funnel Conversion"):
+		carol.goto(f"{site_url()}/app/query-report/{report}")
+		carol.locator(".dt-row").first.wait_for(timeout=20000)
+		assert carol.locator('input[data-fieldname="team"]').input_value() == world.other
+		assert f"{world.other} - New" in carol.locator(".report-wrapper").inner_text()
+		assert world.team not in carol.locator(".report-wrapper").inner_text()
+	assert not carol.errors, carol.errors  # no "Filter missing": the team is known at boot

@@ -10,17 +10,21 @@ from frappe import _
 from frappe.utils import flt, get_datetime
 
 from pipeline_app.funnel import LOST, OPEN, WON, get_team_stages
-from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import (
-	validate_filters,
-)
+from pipeline_app.reporting import stage_chart, validate_team_filters
 
 
 def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
-	team = validate_filters(filters)
+	team = validate_team_filters(filters)
 	journeys = get_journeys(team, filters)
 	rows = summarise(team, journeys)
-	return get_columns(), rows, None, get_chart(rows), get_summary(journeys)
+	return (
+		get_columns(),
+		rows,
+		None,
+		stage_chart(rows, "reached", _("Reached"), "#29cd42"),
+		get_summary(journeys),
+	)
 
 
 def get_journeys(team: str, filters) -> list[frappe._dict]:
@@ -67,35 +71,25 @@ def summarise(team: str, journeys) -> list[dict]:
 		reached = [position[stage] for stage in journey.stages if stage in position]
 		return max(reached, default=-1)
 
+	def row(stage, reached: int, previous: int | None) -> dict:
+		return {
+			"stage": stage.name,
+			"stage_name": stage.stage_name,
+			"stage_type": stage.stage_type,
+			"reached": reached,
+			"share_of_all": flt(100 * reached / len(journeys), 1) if journeys else None,
+			"from_previous": flt(100 * reached / previous, 1) if previous else None,
+		}
+
 	depth = [furthest(journey) for journey in journeys]
 	rows, previous = [], None
 	for index, stage in enumerate(open_stages):
 		reached = sum(1 for d in depth if d >= index)
-		rows.append(
-			{
-				"stage": stage.name,
-				"stage_name": stage.stage_name,
-				"stage_type": stage.stage_type,
-				"reached": reached,
-				"share_of_all": flt(100 * reached / len(journeys), 1) if journeys else None,
-				"from_previous": flt(100 * reached / previous, 1) if previous else None,
-			}
-		)
+		rows.append(row(stage, reached, previous))
 		previous = reached
 	for stage in stages:  # the outcome stages: how many ended there
-		if stage.stage_type == OPEN:
-			continue
-		reached = sum(1 for journey in journeys if stage.name in journey.stages)
-		rows.append(
-			{
-				"stage": stage.name,
-				"stage_name": stage.stage_name,
-				"stage_type": stage.stage_type,
-				"reached": reached,
-				"share_of_all": flt(100 * reached / len(journeys), 1) if journeys else None,
-				"from_previous": None,
-			}
-		)
+		if stage.stage_type != OPEN:
+			rows.append(row(stage, sum(1 for journey in journeys if stage.name in journey.stages), None))
 	return rows
 
 
@@ -118,17 +112,6 @@ def get_columns() -> list[dict]:
 			"width": 170,
 		},
 	]
-
-
-def get_chart(rows) -> dict:
-	return {
-		"data": {
-			"labels": [row["stage_name"] for row in rows],
-			"datasets": [{"name": _("Reached"), "values": [row["reached"] for row in rows]}],
-		},
-		"type": "bar",
-		"colors": ["#29cd42"],
-	}
 
 
 def get_summary(journeys) -> list[dict]:

@@ -9,9 +9,10 @@ from statistics import median
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, flt, get_datetime, getdate, now_datetime, time_diff_in_seconds, today
+from frappe.utils import flt, get_datetime, now_datetime, time_diff_in_seconds
 
 from pipeline_app.funnel import CLOSED_STATUSES, OPEN, get_team_stages
+from pipeline_app.reporting import stage_chart, validate_team_filters
 
 DAY_SECONDS = 86400
 DURATION_FIELDS = (
@@ -26,25 +27,16 @@ DURATION_FIELDS = (
 
 def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
-	team = validate_filters(filters)
+	team = validate_team_filters(filters)
 	stays = get_stays(team, filters)
 	rows = summarise(team, stays)
-	return get_columns(), rows, None, get_chart(rows), get_summary(rows)
-
-
-def validate_filters(filters) -> str:
-	team = filters.get("team")
-	if not team:
-		frappe.throw(_("Choose a team"), title=_("Missing Team"))
-	if not frappe.db.exists("Pipeline Team", team) or not frappe.has_permission(
-		"Pipeline Team", "read", doc=team
-	):
-		frappe.throw(_("You cannot read team {0}").format(frappe.bold(team)), frappe.PermissionError)
-	filters.from_date = getdate(filters.get("from_date") or add_days(today(), -90))
-	filters.to_date = getdate(filters.get("to_date") or today())
-	if filters.from_date > filters.to_date:
-		frappe.throw(_("From Date must be before To Date"), title=_("Invalid Period"))
-	return team
+	return (
+		get_columns(),
+		rows,
+		None,
+		stage_chart(rows, "average_days", _("Average Days"), "#5e64ff"),
+		get_summary(rows),
+	)
 
 
 def get_stays(team: str, filters) -> list[frappe._dict]:
@@ -167,19 +159,6 @@ def get_columns() -> list[dict]:
 			"width": 140,
 		},
 	]
-
-
-def get_chart(rows) -> dict:
-	return {
-		"data": {
-			"labels": [row["stage_name"] for row in rows],
-			"datasets": [
-				{"name": _("Average Days"), "values": [row.get("average_days") or 0 for row in rows]}
-			],
-		},
-		"type": "bar",
-		"colors": ["#5e64ff"],
-	}
 
 
 def get_summary(rows) -> list[dict]:

@@ -1,0 +1,36 @@
+"""What the team reports (Time in Stage, Funnel Conversion) share: their filters and their chart."""
+
+import frappe
+from frappe import _
+from frappe.utils import add_days, getdate, today
+
+DEFAULT_PERIOD_DAYS = 90
+
+
+def validate_team_filters(filters) -> str:
+	"""Checks the team (the user must be able to read it: the reports read the team's rows after
+	this) and the period, filling in the last 90 days. Returns the team."""
+	team = filters.get("team")
+	if not team:
+		frappe.throw(_("Choose a team"), title=_("Missing Team"))
+	if not frappe.db.exists("Pipeline Team", team) or not frappe.has_permission(
+		"Pipeline Team", "read", doc=team
+	):
+		frappe.throw(_("You cannot read team {0}").format(frappe.bold(team)), frappe.PermissionError)
+	filters.from_date = getdate(filters.get("from_date") or add_days(today(), -DEFAULT_PERIOD_DAYS))
+	filters.to_date = getdate(filters.get("to_date") or today())
+	if filters.from_date > filters.to_date:
+		frappe.throw(_("From Date must be before To Date"), title=_("Invalid Period"))
+	return team
+
+
+def stage_chart(rows, fieldname: str, label: str, color: str) -> dict:
+	"""A bar per stage of one column of the report."""
+	return {
+		"data": {
+			"labels": [row["stage_name"] for row in rows],
+			"datasets": [{"name": label, "values": [row.get(fieldname) or 0 for row in rows]}],
+		},
+		"type": "bar",
+		"colors": [color],
+	}
