@@ -34,3 +34,17 @@ def stage_chart(rows, fieldname: str, label: str, color: str) -> dict:
 		"type": "bar",
 		"colors": [color],
 	}
+
+
+def stage_columns() -> list[dict]:
+	"""The first columns of a team report: the stage and its type."""
+	return [
+		{
+			"fieldname": "stage",
+			"label": _("Stage"),
+			"fieldtype": "Link",
+			"options": "Funnel Stage",
+			"width": 220,
+		},
+		{"fieldname": "stage_type", "label": _("Type"), "fieldtype": "Data", "width": 80},
+	]

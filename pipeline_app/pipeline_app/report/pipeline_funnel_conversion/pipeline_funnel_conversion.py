@@ -10,7 +10,7 @@ from frappe import _
 from frappe.utils import flt, get_datetime
 
 from pipeline_app.funnel import LOST, OPEN, WON, get_team_stages
-from pipeline_app.reporting import stage_chart, validate_team_filters
+from pipeline_app.reporting import stage_chart, stage_columns, validate_team_filters
 
 
 def execute(filters: dict | None = None):
@@ -95,14 +95,7 @@ def summarise(team: str, journeys) -> list[dict]:
 
 def get_columns() -> list[dict]:
 	return [
-		{
-			"fieldname": "stage",
-			"label": _("Stage"),
-			"fieldtype": "Link",
-			"options": "Funnel Stage",
-			"width": 220,
-		},
-		{"fieldname": "stage_type", "label": _("Type"), "fieldtype": "Data", "width": 80},
+		*stage_columns(),
 		{"fieldname": "reached", "label": _("Reached"), "fieldtype": "Int", "width": 100},
 		{"fieldname": "share_of_all", "label": _("% of Created"), "fieldtype": "Percent", "width": 120},
 		{

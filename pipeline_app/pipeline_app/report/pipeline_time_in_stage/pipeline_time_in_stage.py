@@ -12,7 +12,7 @@ from frappe import _
 from frappe.utils import flt, get_datetime, now_datetime, time_diff_in_seconds
 
 from pipeline_app.funnel import CLOSED_STATUSES, OPEN, get_team_stages
-from pipeline_app.reporting import stage_chart, validate_team_filters
+from pipeline_app.reporting import stage_chart, stage_columns, validate_team_filters
 
 DAY_SECONDS = 86400
 DURATION_FIELDS = (
@@ -119,14 +119,7 @@ def summarise(team: str, stays) -> list[dict]:
 
 def get_columns() -> list[dict]:
 	return [
-		{
-			"fieldname": "stage",
-			"label": _("Stage"),
-			"fieldtype": "Link",
-			"options": "Funnel Stage",
-			"width": 220,
-		},
-		{"fieldname": "stage_type", "label": _("Type"), "fieldtype": "Data", "width": 80},
+		*stage_columns(),
 		{"fieldname": "entered", "label": _("Entered"), "fieldtype": "Int", "width": 90},
 		{"fieldname": "moved_on", "label": _("Moved On"), "fieldtype": "Int", "width": 100},
 		{
