@@ -25,6 +25,12 @@ def sync_owner_assignment(doc) -> None:
 	was_open = before is None or before.status not in CLOSED_STATUSES
 	is_open = doc.status not in CLOSED_STATUSES
 	owner = doc.opportunity_owner
+	if before is not None and (old_owner, was_open, before.follow_up_on) == (
+		owner,
+		is_open,
+		doc.follow_up_on,
+	):
+		return  # nothing the assignment follows changed (a move, an edit): no query on that path
 
 	if old_owner and old_owner != owner and open_todo(doc.name, old_owner):
 		assign_to.remove(DOCTYPE, doc.name, old_owner, ignore_permissions=True)
