@@ -2,8 +2,19 @@
 
 import frappe
 from frappe import _
-from frappe.rate_limiter import rate_limit
 from frappe.utils import cint, get_datetime
+
+from pipeline_app.validation import RequestTooLargeError, check_length, check_values, parse_json_argument
+
+# the webhook: requests per team, and per peer address, within the window (site config may change them)
+WEBHOOK_RATE_LIMIT = 600
+WEBHOOK_PEER_RATE_LIMIT = 3000
+WEBHOOK_RATE_WINDOW = 60  # seconds
+WEBHOOK_MAX_REQUEST_BYTES = 256 * 1024
+MAX_MESSAGE_LENGTH = 50_000  # characters of a message's text
+MAX_SUBJECT_LENGTH = 500
+MAX_SENDER_NAME_LENGTH = 140
+SEARCH_PAGE_LENGTH = 100
 
 
 @frappe.whitelist()
@@ -13,10 +24,10 @@ def search_team_members(
 ):
 	"""Link search for a team's members (opportunity owner, appointment host). Only members of a team
 	the caller may read are returned. `filters` is `{"team": ...}` (a JSON string over HTTP)."""
-	team = (frappe.parse_json(filters) or {}).get("team")
-	if not team:
+	team = (parse_json_argument("filters", filters, dict) or {}).get("team")
+	if not team or not isinstance(team, str):
 		return []
-	frappe.get_doc("Pipeline Team", team).check_permission("read")
+	_readable_team(team)
 	member = frappe.qb.DocType("Pipeline Team Member")
 	user = frappe.qb.DocType("User")
 	pattern = f"%{txt}%"
@@ -32,8 +43,8 @@ def search_team_members(
 			& ((member.user.like(pattern)) | (user.full_name.like(pattern)))
 		)
 		.orderby(member.idx)
-		.limit(page_len)
-		.offset(start)
+		.limit(min(max(cint(page_len), 1), SEARCH_PAGE_LENGTH))
+		.offset(max(cint(start), 0))
 		.run()
 	)
 
@@ -56,12 +67,13 @@ def log_message(
 	from pipeline_app.automation.conversations import exclusive_intake
 	from pipeline_app.automation.conversations import log_message as record
 
+	_check_message_size(text, subject, sender_name)
 	if opportunity:
 		doc = frappe.get_doc("Pipeline Opportunity", opportunity)
 		doc.check_permission("write")
 		team = doc.team
 	elif team:
-		frappe.get_doc("Pipeline Team", team).check_permission("read")
+		_readable_team(team)
 		frappe.has_permission("Pipeline Opportunity", "create", throw=True)
 	else:
 		frappe.throw(_("Give the opportunity or the team the message belongs to"), title=_("Missing Team"))
@@ -71,7 +83,6 @@ def log_message(
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])
-@rate_limit(limit=600, seconds=60)
 def receive_message(
 	team: str,
 	contact: str,
@@ -83,7 +94,8 @@ def receive_message(
 ) -> dict:
 	"""Webhook for channel integrations that cannot log in: the request carries the team's webhook
 	secret in the `X-Pipeline-Secret` header. A wrong or missing secret, or an unknown team, is refused
-	the same way and changes nothing."""
+	the same way and changes nothing. Rate limited per team and per peer address (the connection's,
+	not a header's); a request or message beyond the size limits answers 413."""
 	import hmac
 
 	from frappe.utils.password import get_decrypted_password
@@ -91,6 +103,14 @@ def receive_message(
 	from pipeline_app.automation.conversations import exclusive_intake
 	from pipeline_app.automation.conversations import log_message as record
 
+	limit_webhook_rate(team)
+	if len(frappe.request.get_data(cache=True)) > WEBHOOK_MAX_REQUEST_BYTES:
+		frappe.throw(
+			_("The request is too large: at most {0} KB").format(WEBHOOK_MAX_REQUEST_BYTES // 1024),
+			RequestTooLargeError,
+			title=_("Too Large"),
+		)
+	_check_message_size(text, subject, sender_name)
 	given = frappe.get_request_header("X-Pipeline-Secret") or ""
 	expected = (
 		get_decrypted_password("Pipeline Team", team, "webhook_secret", raise_exception=False)
@@ -107,6 +127,42 @@ def receive_message(
 	finally:
 		frappe.set_user(user)
 	return result
+
+
+def webhook_rate_key(kind: str, identity: str) -> str:
+	return frappe.cache.make_key(f"pipeline_app:webhook_rate:{kind}:{identity}")
+
+
+def limit_webhook_rate(team) -> None:
+	"""Counts the request against its team and its peer address (`frappe.request.remote_addr`: the
+	connection's. Frappe's `rate_limit` takes the first address of `X-Forwarded-For`, which any client
+	can set). Behind a reverse proxy every request comes from the proxy: the peer limit then caps all
+	webhook traffic together."""
+	limits = (
+		("team", str(team)[:140], frappe.conf.get("pipeline_webhook_rate_limit") or WEBHOOK_RATE_LIMIT),
+		(
+			"peer",
+			frappe.request.remote_addr or "",
+			frappe.conf.get("pipeline_webhook_peer_rate_limit") or WEBHOOK_PEER_RATE_LIMIT,
+		),
+	)
+	for kind, identity, limit in limits:
+		key = webhook_rate_key(kind, identity)
+		count = frappe.cache.incrby(key, 1)
+		if count == 1 or frappe.cache.ttl(key) < 0:
+			frappe.cache.expire(key, WEBHOOK_RATE_WINDOW)
+		if count > cint(limit):
+			frappe.throw(
+				_("Too many messages; try again in a minute"),
+				frappe.RateLimitExceededError,
+				title=_("Rate Limit"),
+			)
+
+
+def _check_message_size(text, subject, sender_name) -> None:
+	check_length("text", text, MAX_MESSAGE_LENGTH)
+	check_length("subject", subject, MAX_SUBJECT_LENGTH)
+	check_length("sender_name", sender_name, MAX_SENDER_NAME_LENGTH)
 
 
 # The Pipeline Board
@@ -224,8 +280,8 @@ def update_opportunity(name: str, values: dict | str, expected_modified: str | N
 	form and the same conflict answer as move_opportunity."""
 	from pipeline_app import board
 
-	values = frappe.parse_json(values) if isinstance(values, str) else values
-	if not isinstance(values, dict) or not values:
+	values = parse_json_argument("values", values, dict)
+	if not values:
 		frappe.throw(_("Give the fields to change"), title=_("Nothing to Change"))
 	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
 	if refused:
@@ -233,6 +289,7 @@ def update_opportunity(name: str, values: dict | str, expected_modified: str | N
 			_("These fields cannot be changed from the board: {0}").format(", ".join(refused)),
 			title=_("Not Editable Here"),
 		)
+	check_values("Pipeline Opportunity", values)
 	doc = _locked_opportunity(name)
 	if _is_stale(doc, expected_modified):
 		return _conflict(doc)
@@ -256,13 +313,14 @@ def add_opportunity(
 	from a name, email and phone. It lands on top of the team's first stage."""
 	from pipeline_app import board
 
-	values = (frappe.parse_json(values) if isinstance(values, str) else values) or {}
+	values = parse_json_argument("values", values, dict) or {}
 	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
 	if refused:
 		frappe.throw(
 			_("These fields cannot be set from the board: {0}").format(", ".join(refused)),
 			title=_("Not Editable Here"),
 		)
+	check_values("Pipeline Opportunity", values)
 	_readable_team(team)
 	frappe.has_permission("Pipeline Opportunity", "create", throw=True)
 	if contact and first_name:
@@ -294,16 +352,18 @@ def _create_contact(first_name, last_name, email, phone) -> str:
 
 
 def _readable_team(team: str):
-	if not team or not isinstance(team, str) or not frappe.db.exists("Pipeline Team", team):
-		frappe.throw(_("Team {0} does not exist").format(frappe.bold(team)), frappe.DoesNotExistError)
+	"""The team, loaded as any record is: a missing team and another team's answer alike (404)."""
+	if not team or not isinstance(team, str):
+		frappe.throw(_("Choose a team"), frappe.MandatoryError, title=_("Missing Team"))
 	doc = frappe.get_doc("Pipeline Team", team)
 	doc.check_permission("read")
 	return doc
 
 
 def _locked_opportunity(name: str):
-	if not name or not isinstance(name, str) or not frappe.db.exists("Pipeline Opportunity", name):
-		frappe.throw(_("Opportunity {0} does not exist").format(frappe.bold(name)), frappe.DoesNotExistError)
+	"""The opportunity, locked for the write: a missing one and another team's answer alike (404)."""
+	if not name or not isinstance(name, str):
+		frappe.throw(_("Choose an opportunity"), frappe.MandatoryError, title=_("Missing Opportunity"))
 	doc = frappe.get_doc("Pipeline Opportunity", name, for_update=True)
 	doc.check_permission("write")
 	return doc

@@ -14,6 +14,9 @@ import frappe
 from frappe import _
 from frappe.utils import cint, now_datetime
 
+from pipeline_app.funnel import get_team_stages
+from pipeline_app.validation import parse_json_argument
+
 RANK_GAP = 1 << 20
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -60,14 +63,17 @@ FILTER_KEYS = ("owner", "status", "follow_up", "source", "interest", "q")
 
 def normalize_filters(filters: dict | str | None) -> dict:
 	"""The board's filters, checked: unknown keys or values are refused with a clear error."""
-	if isinstance(filters, str):
-		filters = frappe.parse_json(filters) if filters.strip() else {}
-	filters = dict(filters or {})
+	filters = parse_json_argument("filters", filters, dict) or {}
 	unknown = set(filters) - set(FILTER_KEYS)
 	if unknown:
 		frappe.throw(
 			_("Unknown board filter: {0}").format(", ".join(sorted(unknown))), title=_("Invalid Filter")
 		)
+	for key, value in filters.items():
+		if value and not isinstance(value, str) and not (key == "status" and isinstance(value, list)):
+			frappe.throw(
+				_("Board filter {0} must be text").format(frappe.bold(key)), title=_("Invalid Filter")
+			)
 	normalized = {}
 	owner = filters.get("owner")
 	if owner:
@@ -77,7 +83,7 @@ def normalize_filters(filters: dict | str | None) -> dict:
 	status = filters.get("status")
 	if status:
 		statuses = [status] if isinstance(status, str) else list(status)
-		invalid = [s for s in statuses if s not in STATUSES]
+		invalid = [s for s in statuses if not isinstance(s, str) or s not in STATUSES]
 		if invalid:
 			frappe.throw(
 				_("Unknown status: {0}").format(", ".join(map(str, invalid))), title=_("Invalid Filter")
@@ -138,15 +144,6 @@ def list_filters(team: str, filters: dict) -> tuple[list, list]:
 # -----
 
 
-def get_team_stages(team: str) -> list[dict]:
-	return frappe.get_list(
-		"Funnel Stage",
-		filters={"team": team},
-		fields=["name", "stage_name", "stage_type", "sequence", "probability", "color"],
-		order_by="sequence asc, name asc",
-	)
-
-
 def get_column_totals(team: str, filters: dict) -> dict[str, dict]:
 	conditions, or_filters = list_filters(team, filters)
 	rows = frappe.get_list(
@@ -193,7 +190,7 @@ def get_cards(
 def get_board_data(team_doc, filters: dict, limit: int) -> dict:
 	"""Columns, totals and first cards of a team the caller may read (checked by the caller)."""
 	team = team_doc.name
-	stages = get_team_stages(team)
+	stages = get_team_stages(team)  # the order the rules use: the first column is where new cards land
 	totals = get_column_totals(team, filters)
 	cards = get_cards(team, [stage.name for stage in stages], filters, 0, limit)
 	by_stage = {}

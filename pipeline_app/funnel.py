@@ -103,12 +103,13 @@ def _apply_template_automation(team: str, template: str, stage_names: dict[str, 
 
 
 def get_team_stages(team: str) -> list[frappe._dict]:
-	"""The team's stages in board order. Trusted server code."""
+	"""The team's stages in board order, the one order of the app: the board's columns, the rules'
+	first stage, the reports' rows. Trusted server code (callers check the team first)."""
 	return frappe.get_all(
 		"Funnel Stage",
 		filters={"team": team},
 		fields=["name", "stage_name", "stage_type", "sequence", "probability", "color"],
-		order_by="sequence asc, creation asc",
+		order_by="sequence asc, creation asc, name asc",
 	)
 
 

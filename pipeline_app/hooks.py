@@ -43,6 +43,12 @@ override_whitelisted_methods = {
 	"frappe.client.validate_link": "pipeline_app.overrides.validate_link",
 }
 
+# Bad input answers a clear 4xx, never a 500, and tracebacks reach System Managers only
+# (pipeline_app/validation.py): the app's methods and reports are marked before login, their
+# arguments checked once the user is known (auth_hooks run after API-key and session login)
+before_request = ["pipeline_app.validation.before_request"]
+auth_hooks = ["pipeline_app.validation.check_request"]
+
 # Automations (pipeline_app/automation/)
 # -----------
 doc_events = {
@@ -50,7 +56,12 @@ doc_events = {
 		"on_update": "pipeline_app.automation.appointments.on_appointment_update",
 	},
 	"Pipeline Opportunity": {
+		# values Frappe v15 lets through to the database (dangling fetched links, bad dates, ...)
+		"before_validate": "pipeline_app.validation.check_document_values",
 		"on_update": "pipeline_app.automation.appointments.on_opportunity_update",
+	},
+	"Pipeline Team": {
+		"before_validate": "pipeline_app.validation.check_document_values",
 	},
 	"Communication": {
 		"after_insert": "pipeline_app.automation.conversations.on_communication",

@@ -11,12 +11,18 @@ def validate_team_filters(filters) -> str:
 	"""Checks the team (the user must be able to read it: the reports read the team's rows after
 	this) and the period, filling in the last 90 days. Returns the team."""
 	team = filters.get("team")
-	if not team:
+	if not team or not isinstance(team, str):
 		frappe.throw(_("Choose a team"), title=_("Missing Team"))
 	if not frappe.db.exists("Pipeline Team", team) or not frappe.has_permission(
 		"Pipeline Team", "read", doc=team
 	):
 		frappe.throw(_("You cannot read team {0}").format(frappe.bold(team)), frappe.PermissionError)
+	owner = filters.get("opportunity_owner")
+	if owner and not isinstance(owner, str):
+		frappe.throw(_("Choose one owner"), title=_("Invalid Filter"))
+	for key in ("from_date", "to_date"):
+		if filters.get(key) and not isinstance(filters.get(key), str):
+			frappe.throw(_("{0} must be a date").format(frappe.bold(key)), title=_("Invalid Filter"))
 	filters.from_date = getdate(filters.get("from_date") or add_days(today(), -DEFAULT_PERIOD_DAYS))
 	filters.to_date = getdate(filters.get("to_date") or today())
 	if filters.from_date > filters.to_date:

@@ -216,6 +216,37 @@ class TestBoardRead(BoardTestCase):
 		with self.assertRaises(frappe.PermissionError):
 			api.get_board(self.team)
 
+	def test_first_column_is_where_a_new_opportunity_lands_when_sequences_tie(self):
+		"""Stages of equal sequence: the board and the rules share one order (pipeline_app.funnel)."""
+		team = make_team(members=[self.seller], template=None).name
+		stages = [
+			frappe.get_doc(
+				{
+					"doctype": "Funnel Stage",
+					"team": team,
+					"stage_name": name,
+					"stage_type": "Open",
+					"sequence": 1,
+				}
+			)
+			.insert()
+			.name
+			for name in ("Zeta", "Alpha")  # created in this order; by name Alpha comes first
+		]
+		frappe.db.set_value(
+			"Funnel Stage",
+			stages[1],
+			"creation",
+			add_to_date(now_datetime(), seconds=5),
+			update_modified=False,
+		)
+		frappe.set_user(self.seller)
+		doc = make_opportunity(team)
+		columns = api.get_board(team)["columns"]
+		self.assertEqual(doc.stage, stages[0])
+		self.assertEqual(columns[0]["name"], doc.stage)
+		self.assertEqual([card.name for card in columns[0]["cards"]], [doc.name])
+
 
 class TestMoves(BoardTestCase):
 	def column_of_three(self):

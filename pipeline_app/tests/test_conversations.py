@@ -1,12 +1,15 @@
 """Messages: Communication records, the opportunity's conversation fields, reply moves, inbound
 creation without duplicates, the POST-only API and the secret-protected webhook."""
 
+import random
 from concurrent.futures import ThreadPoolExecutor
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import random_string
+from requests.adapters import HTTPAdapter
 
+from pipeline_app import api
 from pipeline_app.automation.conversations import log_message
 from pipeline_app.tests.factories import (
 	make_contact,
@@ -265,3 +268,113 @@ class TestMessageEndpoints(FrappeTestCase):
 			self.assertIn(response.status_code, (401, 403), response.text[:300])
 		self.assertEqual(self.unread(), before)
 		self.assertEqual(frappe.db.count("Communication"), communications)
+
+
+class SourceAddressAdapter(HTTPAdapter):
+	"""Connects from a given loopback address: the web server sees it as the peer address."""
+
+	def __init__(self, address: str, **kwargs):
+		self.address = address
+		super().__init__(**kwargs)
+
+	def init_poolmanager(self, *args, **kwargs):
+		kwargs["source_address"] = (self.address, 0)
+		super().init_poolmanager(*args, **kwargs)
+
+
+class TestWebhookLimits(FrappeTestCase):
+	"""The webhook's rate limit follows the team and the connection's peer address (not a header a
+	client can change), and its size limits answer 413 with nothing recorded."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.secret = frappe.generate_hash(length=24)
+		cls.team = make_team(template="Appointment funnel", webhook_secret=cls.secret).name
+		cls.email = f"{random_string(8).lower()}@customer.test"
+		cls.contact = make_contact(email=cls.email)
+		cls.opportunity = make_opportunity(cls.team, contact=cls.contact).name
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		purge_team(cls.team)
+		super().tearDownClass()
+
+	def setUp(self):
+		self.keys = []
+
+	def tearDown(self):
+		for key in self.keys:
+			frappe.cache.delete(key)
+
+	def peer(self) -> str:
+		"""A loopback address of this test alone: other tests' webhook calls keep their own count."""
+		return f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}"
+
+	def client(self, peer: str) -> Client:
+		client = Client()
+		client.session.mount("http://", SourceAddressAdapter(peer))
+		return client
+
+	def exhaust(self, kind: str, identity: str, limit: int) -> None:
+		key = api.webhook_rate_key(kind, identity)
+		self.keys.append(key)
+		frappe.cache.set(key, limit)
+		frappe.cache.expire(key, api.WEBHOOK_RATE_WINDOW)
+
+	def send(self, client, headers=None, **data):
+		return client.request(
+			"POST",
+			"/api/method/pipeline_app.api.receive_message",
+			json={"team": self.team, "contact": self.email, "text": "hello", **data},
+			headers={"X-Pipeline-Secret": self.secret, **(headers or {})},
+		)
+
+	def recorded(self):
+		frappe.db.rollback()  # a fresh snapshot: the web server commits in its own process
+		return (
+			frappe.db.get_value("Pipeline Opportunity", self.opportunity, "unread_count"),
+			frappe.db.count("Communication", {"reference_name": self.opportunity}),
+		)
+
+	def test_a_peer_over_its_limit_is_refused_whatever_it_forwards(self):
+		peer = self.peer()
+		limit = frappe.conf.get("pipeline_webhook_peer_rate_limit") or api.WEBHOOK_PEER_RATE_LIMIT
+		self.exhaust("peer", peer, limit)
+		before = self.recorded()
+		for forwarded in (None, f"10.{random.randint(0, 255)}.0.1", "203.0.113.9, 10.0.0.1"):
+			headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+			response = self.send(self.client(peer), headers=headers)
+			self.assertEqual(response.status_code, 429, response.text[:300])
+		self.assertEqual(self.recorded(), before)
+		self.assertEqual(self.send(self.client(self.peer())).status_code, 200)
+
+	def test_a_team_over_its_limit_is_refused_from_every_peer(self):
+		limit = frappe.conf.get("pipeline_webhook_rate_limit") or api.WEBHOOK_RATE_LIMIT
+		self.exhaust("team", self.team, limit)
+		before = self.recorded()
+		for _ in range(2):
+			response = self.send(self.client(self.peer()), headers={"X-Forwarded-For": self.peer()})
+			self.assertEqual(response.status_code, 429, response.text[:300])
+		self.assertEqual(self.recorded(), before)
+
+	def test_oversized_messages_answer_413_and_record_nothing(self):
+		before = self.recorded()
+		for data in (
+			{"text": "x" * (api.MAX_MESSAGE_LENGTH + 1)},
+			{"text": "x" * 2_000_000},
+			{"subject": "s" * (api.MAX_SUBJECT_LENGTH + 1)},
+			{"sender_name": "n" * (api.MAX_SENDER_NAME_LENGTH + 1)},
+			{"padding": "p" * (api.WEBHOOK_MAX_REQUEST_BYTES + 1)},
+		):
+			response = self.send(self.client(self.peer()), **data)
+			self.assertEqual(response.status_code, 413, f"{sorted(data)}: {response.text[:300]}")
+			self.assertNotIn("Traceback", response.text)
+		self.assertEqual(self.recorded(), before)
+
+	def test_a_long_message_within_the_limit_is_recorded(self):
+		unread, messages = self.recorded()
+		response = self.send(self.client(self.peer()), text="y" * api.MAX_MESSAGE_LENGTH, subject="s" * 400)
+		self.assertEqual(response.status_code, 200, response.text[:300])
+		self.assertEqual(self.recorded(), (unread + 1, messages + 1))

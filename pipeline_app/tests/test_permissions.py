@@ -55,6 +55,8 @@ class TestPermissionMatrix(FrappeTestCase):
 		super().tearDownClass()
 
 	def opportunity(self, name):
+		"""The stored record, read in a fresh snapshot (the web server commits in its own process)."""
+		frappe.db.rollback()
 		return frappe.db.get_value(
 			"Pipeline Opportunity", name, ["team", "stage", "title", "modified"], as_dict=True
 		)
@@ -102,6 +104,7 @@ class TestPermissionMatrix(FrappeTestCase):
 		response = self.as_alice.put(f"{OPP}/{self.opp_a}", {"status": "Lost"})
 		self.assertEqual(response.status_code, 417, response.text[:300])
 		self.assertIn("lost reason", response.json()["_server_messages"].lower())
+		frappe.db.rollback()
 		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", self.opp_a, "status"), "Open")
 
 	def test_writes_carrying_a_stale_modified_are_refused(self):
@@ -127,6 +130,7 @@ class TestPermissionMatrix(FrappeTestCase):
 	def test_rest_post_into_other_team_is_denied(self):
 		response = self.as_alice.post(OPP, {"title": "sneaky", "team": self.team_b})
 		self.assertDenied(response)
+		frappe.db.rollback()
 		self.assertFalse(frappe.db.exists("Pipeline Opportunity", {"title": "sneaky"}))
 
 	def test_rest_post_into_own_team_lands_in_first_stage(self):
@@ -141,14 +145,17 @@ class TestPermissionMatrix(FrappeTestCase):
 		stage_b = frappe.db.get_value("Funnel Stage", {"team": self.team_b, "stage_name": "New Deal"})
 		response = self.as_alice.post(OPP, {"title": "cross stage", "team": self.team_a, "stage": stage_b})
 		self.assertIn(response.status_code, (403, 417))
+		frappe.db.rollback()
 		self.assertFalse(frappe.db.exists("Pipeline Opportunity", {"title": "cross stage"}))
 
 	def test_rest_delete_needs_manager(self):
 		self.assertDenied(self.as_alice.delete(f"{OPP}/{self.opp_a}"))
+		frappe.db.rollback()
 		self.assertTrue(frappe.db.exists("Pipeline Opportunity", self.opp_a))
 		doomed = make_opportunity(self.team_a, title="doomed").name
 		frappe.db.commit()
 		self.assertEqual(self.as_manager.delete(f"{OPP}/{doomed}").status_code, 202)
+		frappe.db.rollback()
 		self.assertFalse(frappe.db.exists("Pipeline Opportunity", doomed))
 
 	# --- frappe.client
@@ -407,6 +414,7 @@ class TestPermissionMatrix(FrappeTestCase):
 			{"opportunity": self.opp_b, "starts_at": f"{add_days(today(), 3)} 10:00:00"},
 		)
 		self.assertDenied(response)
+		frappe.db.rollback()
 		self.assertEqual(frappe.db.count("Pipeline Appointment", {"opportunity": self.opp_b}), 1)
 
 	def test_only_managers_configure_teams_and_stages(self):
@@ -415,10 +423,12 @@ class TestPermissionMatrix(FrappeTestCase):
 		self.assertDenied(
 			self.as_alice.put(f"/api/resource/Pipeline Team/{self.team_a}", {"abandon_after_days": 3})
 		)
+		frappe.db.rollback()
 		self.assertEqual(frappe.db.get_value("Pipeline Team", self.team_a, "abandon_after_days"), 0)
 		self.assertDenied(
 			self.as_alice.post("/api/resource/Funnel Stage", {"team": self.team_a, "stage_name": "Extra"})
 		)
+		frappe.db.rollback()
 		self.assertFalse(frappe.db.exists("Funnel Stage", {"team": self.team_a, "stage_name": "Extra"}))
 		self.assertDenied(
 			self.as_alice.post("/api/resource/Pipeline Team", {"team_name": f"Mine {random_string(4)}"})
@@ -444,6 +454,7 @@ class TestPermissionMatrix(FrappeTestCase):
 		)
 		self.assertEqual(response.status_code, 200, response.text[:300])
 		try:
+			frappe.db.rollback()
 			self.assertEqual(frappe.db.count("Funnel Stage", {"team": name}), 6)
 		finally:
 			frappe.delete_doc("Pipeline Team", name, force=True)
