@@ -77,6 +77,20 @@ ensure_bench_user() {
 	as_root chmod o+rx "$BENCH_HOME"
 }
 
+# The new configuration is read at start: restart the server it configures, the system's MariaDB
+# service (the one on the default socket), and no other MariaDB server of the machine.
+restart_configured_mariadb() {
+	as_root mariadb-admin ping >/dev/null 2>&1 || return 0 # not running: started below
+	log "Restarting MariaDB to apply the configuration"
+	if as_root service mariadb restart >/dev/null 2>&1; then return 0; fi
+	# no init script answered (a container started mysqld_safe by hand): shut down the server on the
+	# default socket only, and let start_mariadb start it again
+	as_root mariadb-admin shutdown >/dev/null 2>&1 || true
+	for _ in $(seq 30); do as_root mariadb-admin ping >/dev/null 2>&1 || return 0; sleep 1; done
+	log "MariaDB did not stop for its restart"
+	return 1
+}
+
 start_mariadb() {
 	local conf=/etc/mysql/mariadb.conf.d/99-pipeline-app.cnf
 	if [ ! -f "$conf" ]; then
@@ -91,8 +105,7 @@ innodb_buffer_pool_size = 1G
 [mysql]
 default-character-set = utf8mb4
 CNF
-		as_root pkill -x mariadbd 2>/dev/null || true
-		sleep 1
+		restart_configured_mariadb
 	fi
 	if ! as_root mariadb-admin ping >/dev/null 2>&1; then
 		log "Starting MariaDB"
@@ -108,21 +121,115 @@ CNF
 	fi
 }
 
+# The bench's progress, in $BENCH_DIR/$BENCH_MARKER: `started` (bench init running), `initialised`
+# (bench init succeeded), `complete` (setuptools pinned, Redis configured). Only a directory this
+# script started, or one holding nothing but what `bench init` makes, is ever removed to start over.
+BENCH_MARKER=.pipeline-bench
+BENCH_INIT_ENTRIES=" apps archived config env logs sites Procfile Procfile.pipeline patches.txt $BENCH_MARKER "
+
+# bench_has_frappe DIR: Frappe is there and its Python env imports it.
+bench_has_frappe() {
+	local dir=$1
+	[ -d "$dir/apps/frappe" ] && [ -x "$dir/env/bin/python" ] && grep -qx frappe "$dir/sites/apps.txt" 2>/dev/null \
+		&& (cd "$dir/sites" && PYTHONDONTWRITEBYTECODE=1 "$dir/env/bin/python" -c 'import frappe') >/dev/null 2>&1
+}
+
+bench_has_sites() {
+	local config
+	for config in "$1"/sites/*/site_config.json; do [ -e "$config" ] && return 0; done
+	return 1
+}
+
+# bench_state DIR prints what DIR is:
+#   missing      nothing there
+#   complete     a bench ready for use (marked complete, or made by an older lib.sh: Frappe imports, Redis
+#                configured, setuptools pinned)
+#   initialised  `bench init` succeeded, the steps after it did not run: finish them
+#   partial      an unfinished bench (interrupted run): safe to remove and make again
+#   foreign      anything else (another directory, a broken bench holding sites): never touched
+bench_state() {
+	local dir=$1 stage="" entry
+	if [ ! -e "$dir" ] && [ ! -L "$dir" ]; then echo missing; return 0; fi
+	if [ -L "$dir" ] || [ ! -d "$dir" ]; then echo foreign; return 0; fi
+	[ -f "$dir/$BENCH_MARKER" ] && stage=$(head -n 1 "$dir/$BENCH_MARKER" 2>/dev/null || true)
+	if bench_has_frappe "$dir"; then
+		if [ "$stage" = complete ]; then echo complete; return 0; fi
+		if [ -z "$stage" ] && [ -f "$dir/config/redis_cache.conf" ] && [ -f "$dir/config/redis_queue.conf" ] \
+			&& (cd "$dir/sites" && PYTHONDONTWRITEBYTECODE=1 "$dir/env/bin/python" -c 'import pkg_resources') >/dev/null 2>&1; then
+			echo complete
+			return 0
+		fi
+	fi
+	if bench_has_sites "$dir"; then echo foreign; return 0; fi # never rebuild a bench holding sites
+	if [ "$stage" = initialised ] && bench_has_frappe "$dir"; then echo initialised; return 0; fi
+	case "$stage" in started | initialised | complete) echo partial; return 0 ;; esac
+	for entry in "$dir"/* "$dir"/.[!.]* "$dir"/..?*; do
+		[ -e "$entry" ] || [ -L "$entry" ] || continue
+		# an older lib.sh's `bench init`, interrupted (no marker yet): only what bench init makes
+		case "$BENCH_INIT_ENTRIES" in *" ${entry##*/} "*) ;; *) echo foreign; return 0 ;; esac
+	done
+	echo partial
+}
+
+mark_bench() {
+	as_bench bash -c 'printf "%s\n" "$1" > "$2"' mark "$1" "$BENCH_DIR/$BENCH_MARKER"
+}
+
+# remove_unfinished_bench DIR: removes DIR only if bench_state says it is an unfinished bench.
+remove_unfinished_bench() {
+	local dir=$1 state
+	state=$(bench_state "$dir")
+	if [ "$state" != partial ]; then
+		log "Refusing to remove $dir: it is not an unfinished pipeline bench ($state)"
+		return 1
+	fi
+	log "Removing the unfinished bench at $dir (an earlier run was interrupted)"
+	if [ "$(id -u)" -eq 0 ] || [ -O "$dir" ]; then rm -rf -- "$dir"; else as_root rm -rf -- "$dir"; fi
+}
+
 ensure_bench() {
-	if [ ! -x "$BENCH_HOME/.bench-cli/bin/bench" ]; then
+	if [ ! -x "$BENCH_HOME/.bench-cli/bin/bench" ] \
+		|| ! PYTHONDONTWRITEBYTECODE=1 "$BENCH_HOME/.bench-cli/bin/python" -c 'import bench' >/dev/null 2>&1; then
 		log "Installing the bench CLI"
 		as_bench python3 -m venv "$BENCH_HOME/.bench-cli"
 		as_bench "$BENCH_HOME/.bench-cli/bin/pip" install -q frappe-bench
 	fi
-	if [ ! -d "$BENCH_DIR/apps/frappe" ]; then
+	local state
+	state=$(bench_state "$BENCH_DIR")
+	case "$state" in
+	foreign)
+		log "$BENCH_DIR exists but is neither a complete pipeline bench nor an unfinished one this script"
+		log "started: left untouched. Move it away, or set BENCH_DIR to another directory."
+		return 1
+		;;
+	partial)
+		remove_unfinished_bench "$BENCH_DIR"
+		state=missing
+		;;
+	esac
+	if [ "$state" = missing ]; then
 		log "Creating the bench at $BENCH_DIR with $FRAPPE_REPO@$FRAPPE_BRANCH"
-		as_root rm -rf "$BENCH_DIR"
-		as_bench bench init "$BENCH_DIR" --frappe-path "$FRAPPE_REPO" --frappe-branch "$FRAPPE_BRANCH" \
-			--python /usr/bin/python3 --skip-assets --skip-redis-config-generation --no-backups
+		as_bench mkdir -p "$BENCH_DIR"
+		mark_bench started
+		as_bench bench init "$BENCH_DIR" --ignore-exist --frappe-path "$FRAPPE_REPO" \
+			--frappe-branch "$FRAPPE_BRANCH" --python /usr/bin/python3 --skip-assets \
+			--skip-redis-config-generation --no-backups
+		if ! bench_has_frappe "$BENCH_DIR"; then
+			log "bench init did not finish; the next run starts the bench over"
+			return 1
+		fi
+		mark_bench initialised
+		state=initialised
+	fi
+	if [ "$state" = initialised ]; then
+		log "Finishing the bench's setup"
 		# Frappe v15 imports pkg_resources, which setuptools >= 81 no longer ships.
 		as_bench ./env/bin/pip install -q "setuptools<70"
 		as_bench bench setup redis
 		as_bench bench set-config -g developer_mode 0 >/dev/null
+		mark_bench complete
+	elif [ ! -f "$BENCH_DIR/$BENCH_MARKER" ]; then
+		mark_bench complete # made by an older lib.sh, complete
 	fi
 	sync_app
 	if [ ! -f "$BENCH_DIR/sites/assets/frappe/dist/js/desk.bundle.js" ] \
@@ -276,6 +383,7 @@ start_services() {
 		sleep 1
 	done
 	tail -50 "$BENCH_DIR/logs/pipeline-services.log" >&2
-	log "The bench's services did not start"
+	log "The bench's services did not start; stopping what was started"
+	stop_services
 	return 1
 }

@@ -6,33 +6,58 @@ creation when there was none) and it has no future appointment.
 
 The job scans with keyset pagination on the (team, status) index, updates each batch in bulk and
 commits it, so it runs in bounded memory, a second run finds nothing left to do, and a run killed
-midway is finished by the next. A file lock keeps two runs from overlapping.
+midway is finished by the next. A MariaDB named lock keeps two runs from overlapping, whichever
+worker host they run on: it belongs to the run's database connection, so it survives the per-batch
+commits and is released when the run ends or its worker dies.
+
+A batch that fails is undone and done again one opportunity at a time: the bad one is logged (Error
+Log) and skipped, the others are abandoned. A notification that fails is logged the same way.
 """
+
+import hashlib
+from contextlib import contextmanager
 
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import add_days, now_datetime
-from frappe.utils.synchronization import LockTimeoutError, filelock
 
 from pipeline_app.assignments import close_assignments_in_bulk
 from pipeline_app.automation import notify
+from pipeline_app.automation.isolation import isolated_row
 from pipeline_app.realtime import publish_team_refresh
 
 BATCH_SIZE = 1000
-LOCK_NAME = "pipeline_abandonment"
+DOCTYPE = "Pipeline Opportunity"
+JOB = "abandonment"
 
 
 def abandon_silent_opportunities(batch_size: int = BATCH_SIZE) -> int:
 	"""Scheduled daily (long queue). Returns how many opportunities were abandoned."""
 	if not frappe.db.get_single_value("Pipeline Settings", "abandonment_enabled"):
 		return 0
+	with abandonment_lock() as acquired:
+		if not acquired:
+			frappe.logger("pipeline_app").info("abandonment already running; this run does nothing")
+			return 0
+		return _abandon_all_teams(batch_size)
+
+
+def abandonment_lock_name() -> str:
+	"""Named locks are server-wide: the site's database name keeps sites on one server apart."""
+	return "pipeline_abandonment_" + hashlib.sha1(frappe.conf.db_name.encode()).hexdigest()
+
+
+@contextmanager
+def abandonment_lock():
+	"""Yields whether this run got the lock (no waiting: a run already going does the work)."""
+	name = abandonment_lock_name()
+	acquired = bool(frappe.db.sql("select get_lock(%s, 0)", name)[0][0])
 	try:
-		with filelock(LOCK_NAME, timeout=1):
-			return _abandon_all_teams(batch_size)
-	except LockTimeoutError:
-		frappe.logger("pipeline_app").info("abandonment already running; this run does nothing")
-		return 0
+		yield acquired
+	finally:
+		if acquired:
+			frappe.db.sql("select release_lock(%s)", name)
 
 
 def _abandon_all_teams(batch_size: int) -> int:
@@ -57,17 +82,35 @@ def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
 		names = _due_batch(team, stages, cutoff, last_name, batch_size)
 		if not names:
 			break
-		owners = _abandon(names, team, days)
+		owners = _abandon_batch(names, team, days)
 		for name, owner in owners:
 			per_owner.setdefault(owner or "", []).append(name)
 		frappe.db.commit()
-		abandoned += len(names)
+		abandoned += len(owners)
 		last_name = names[-1]
 	_notify_owners(team, per_owner)
 	if abandoned:
 		publish_team_refresh(team)
 	frappe.db.commit()
 	return abandoned
+
+
+def _abandon_batch(names: list[str], team: str, days: int) -> list[tuple[str, str | None]]:
+	"""The batch in bulk; when that fails, undone and done again one opportunity at a time."""
+	savepoint = "pipeline_batch_" + frappe.generate_hash(length=10)
+	frappe.db.savepoint(savepoint)
+	try:
+		owners = _abandon(names, team, days)
+	except Exception:
+		frappe.db.rollback(save_point=savepoint)
+	else:
+		frappe.db.release_savepoint(savepoint)
+		return owners
+	owners = []
+	for name in names:
+		with isolated_row(JOB, DOCTYPE, name):
+			owners += _abandon([name], team, days)
+	return owners
 
 
 def _due_batch(team, stages, cutoff, last_name, batch_size) -> list[str]:
@@ -193,13 +236,14 @@ def _notify_owners(team: str, per_owner: dict[str, list[str]]) -> None:
 	from pipeline_app.teams import get_team_leads
 
 	for owner, names in per_owner.items():
-		recipients = [owner] if owner else get_team_leads(team)
-		doc = frappe._dict(doctype="Pipeline Opportunity", name=names[0])
-		subject = (
-			_("Opportunity {0} was abandoned: the contact stopped answering").format(names[0])
-			if len(names) == 1
-			else _("{0} opportunities of team {1} were abandoned: their contacts stopped answering").format(
-				len(names), team
+		with isolated_row(JOB, DOCTYPE, names[0]):
+			recipients = [owner] if owner else get_team_leads(team)
+			doc = frappe._dict(doctype=DOCTYPE, name=names[0])
+			subject = (
+				_("Opportunity {0} was abandoned: the contact stopped answering").format(names[0])
+				if len(names) == 1
+				else _(
+					"{0} opportunities of team {1} were abandoned: their contacts stopped answering"
+				).format(len(names), team)
 			)
-		)
-		notify(recipients, subject, doc)
+			notify(recipients, subject, doc)

@@ -16,6 +16,7 @@ from frappe import _
 from frappe.utils import get_datetime, getdate, now_datetime, today
 
 from pipeline_app.automation import add_timeline_note, move_opportunity_by_automation
+from pipeline_app.automation.isolation import isolated_row
 
 SOURCE_APPOINTMENT = "appointment"
 SOURCE_OPPORTUNITY = "opportunity"
@@ -115,7 +116,8 @@ def open_appointment(opportunity: str):
 
 def enter_appointment_day_stage():
 	"""Hourly: opportunities in their team's booked stage with a Scheduled appointment today move to
-	the team's appointment-day stage. Idempotent: a moved opportunity is no longer in the booked stage."""
+	the team's appointment-day stage. Idempotent: a moved opportunity is no longer in the booked stage.
+	An opportunity that cannot move is logged (Error Log) and skipped; the others move."""
 	day_start = get_datetime(today())
 	day_end = frappe.utils.add_days(day_start, 1)
 	appointment = frappe.qb.DocType("Pipeline Appointment")
@@ -141,10 +143,11 @@ def enter_appointment_day_stage():
 		.run(as_dict=True)
 	)
 	for row in due:
-		move_opportunity_by_automation(
-			row.name,
-			row.appointment_day_stage,
-			_("Moved because appointment {0} is today").format(row.appointment),
-			SOURCE_APPOINTMENT,
-		)
+		with isolated_row("appointment day", "Pipeline Opportunity", row.name):
+			move_opportunity_by_automation(
+				row.name,
+				row.appointment_day_stage,
+				_("Moved because appointment {0} is today").format(row.appointment),
+				SOURCE_APPOINTMENT,
+			)
 		frappe.db.commit()

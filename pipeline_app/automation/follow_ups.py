@@ -1,10 +1,12 @@
-"""Due follow-ups notify once; held opportunities come back when their date has come."""
+"""Due follow-ups notify once; held opportunities come back when their date has come. A row that fails
+is logged (Error Log) and skipped: the others are done all the same."""
 
 import frappe
 from frappe import _
 from frappe.utils import now_datetime, today
 
 from pipeline_app.automation import add_timeline_note, notify, opportunity_link, recipients_for
+from pipeline_app.automation.isolation import isolated_row
 
 BATCH_SIZE = 500
 
@@ -35,21 +37,22 @@ def notify_due_follow_ups():
 		if not due:
 			return
 		for name in due:
-			doc = frappe.get_doc("Pipeline Opportunity", name)
-			notify(
-				recipients_for(doc),
-				_("Follow up on {0} is due").format(opportunity_link(doc)),
-				doc,
-			)
-			frappe.db.set_value(
-				"Pipeline Opportunity",
-				name,
-				"follow_up_notified_for",
-				doc.follow_up_on,
-				update_modified=False,
-			)
+			with isolated_row("follow-ups", "Pipeline Opportunity", name):
+				notify_follow_up(name)
 		frappe.db.commit()
 		last_name = due[-1]
+
+
+def notify_follow_up(name: str) -> None:
+	doc = frappe.get_doc("Pipeline Opportunity", name)
+	notify(recipients_for(doc), _("Follow up on {0} is due").format(opportunity_link(doc)), doc)
+	frappe.db.set_value(
+		"Pipeline Opportunity",
+		name,
+		"follow_up_notified_for",
+		doc.follow_up_on,
+		update_modified=False,
+	)
 
 
 def resume_held_opportunities():
@@ -62,7 +65,8 @@ def resume_held_opportunities():
 		order_by="name asc",
 	)
 	for name in held:
-		resume_opportunity(name, _("Resumed: the hold ended on {0}"))
+		with isolated_row("holds", "Pipeline Opportunity", name):
+			resume_opportunity(name, _("Resumed: the hold ended on {0}"))
 		frappe.db.commit()
 
 

@@ -1,4 +1,5 @@
-"""Scheduled abandonment: who is abandoned, idempotency, the lock, and a real kill mid-way."""
+"""Scheduled abandonment: who is abandoned, idempotency, the lock (held across worker hosts: two
+worker processes at once), a bad row skipped, and a real kill mid-way."""
 
 import os
 import signal
@@ -6,11 +7,11 @@ import subprocess
 import time
 
 import frappe
+from frappe.database import get_db
 from frappe.tests.utils import FrappeTestCase, change_settings
 from frappe.utils import add_days, add_to_date, now_datetime
-from frappe.utils.synchronization import filelock
 
-from pipeline_app.automation.abandonment import LOCK_NAME, abandon_silent_opportunities
+from pipeline_app.automation.abandonment import abandon_silent_opportunities, abandonment_lock_name
 from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team, stage_named
 
 
@@ -97,17 +98,102 @@ class TestAbandonment(FrappeTestCase):
 			self.assertEqual(abandon_silent_opportunities(), 0)
 		self.assertEqual(self.status(doc), "Open")
 
-	def test_a_second_run_while_one_holds_the_lock_does_nothing(self):
+	def test_a_run_holding_the_lock_on_another_connection_keeps_this_one_out(self):
+		"""Another connection to the site's database, as a worker on another host has: a file lock on
+		this host would not see it."""
 		doc = self.old_opportunity()
-		with filelock(LOCK_NAME, timeout=1):
+		frappe.db.commit()
+		conf = frappe.local.conf
+		other_host = get_db(  # FrappeTestCase.secondary_connection leaks into frappe.db on first use
+			socket=conf.db_socket,
+			host=conf.db_host,
+			port=conf.db_port,
+			user=conf.db_name,
+			password=conf.db_password,
+			cur_db_name=conf.db_name,
+		)
+		try:
+			self.assertEqual(other_host.sql("select get_lock(%s, 0)", abandonment_lock_name())[0][0], 1)
 			self.assertEqual(abandon_silent_opportunities(), 0)
-		self.assertEqual(self.status(doc), "Open")
+			self.assertEqual(self.status(doc), "Open")
+		finally:
+			other_host.sql("select release_lock(%s)", abandonment_lock_name())
+			other_host.close()
+		self.assertEqual(abandon_silent_opportunities(), 1)  # released: the next run does the work
+		self.assertEqual(self.status(doc), "Abandoned")
 
-	def test_run_killed_midway_is_finished_by_the_next(self):
-		"""A real SIGKILL of a run in another process, after some batches were committed."""
+	def test_two_workers_at_once_do_the_work_once(self):
+		"""Two worker processes (separate process groups, own connections) start the job together: one
+		abandons everything, the other finds the lock taken and does nothing, while the first still runs."""
+		names = self.bulk_old_opportunities("TWICE", 600)
+		command = [
+			"bench",
+			"--site",
+			frappe.local.site,
+			"execute",
+			"pipeline_app.automation.abandonment.abandon_silent_opportunities",
+			"--kwargs",
+			"{'batch_size': 2}",
+		]
+		workers = [
+			subprocess.Popen(
+				command,
+				cwd="..",
+				stdout=subprocess.PIPE,
+				stderr=subprocess.DEVNULL,
+				text=True,
+				start_new_session=True,
+			)
+			for _ in range(2)
+		]
+		try:
+			deadline = time.monotonic() + 180
+			while all(worker.poll() is None for worker in workers) and time.monotonic() < deadline:
+				time.sleep(0.05)
+			first = next(worker for worker in workers if worker.poll() is not None)
+			frappe.db.rollback()
+			abandoned_meanwhile = frappe.db.count(
+				"Pipeline Opportunity", {"team": self.team, "status": "Abandoned"}
+			)
+			results = {worker: int(worker.communicate(timeout=180)[0].strip() or 0) for worker in workers}
+		finally:
+			for worker in workers:
+				if worker.poll() is None:
+					os.killpg(worker.pid, signal.SIGKILL)
+		self.assertEqual(results[first], 0)  # the one that finished first skipped the work...
+		self.assertLess(abandoned_meanwhile, len(names))  # ...while the other was still doing it
+		self.assertEqual(sorted(results.values()), [0, len(names)])
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.count("Pipeline Opportunity", {"team": self.team, "status": "Open"}), 0)
+		changes = frappe.db.count("Pipeline Stage Change", {"team": self.team, "to_value": "Abandoned"})
+		self.assertEqual(changes, len(names))
+
+	def test_a_notification_that_fails_is_logged_and_the_others_go_out(self):
+		bad = self.old_opportunity()
+		good = self.old_opportunity(opportunity_owner=self.seller)
+		# an owner whose user is gone (written underneath): no notification can be made for them
+		frappe.db.set_value("Pipeline Opportunity", bad.name, "opportunity_owner", "gone@pipeline.test")
+		# a rolled back test gives its opportunity's name back to the naming series: older logs may name it
+		frappe.db.delete(
+			"Error Log", {"reference_doctype": "Pipeline Opportunity", "reference_name": bad.name}
+		)
+		self.assertEqual(abandon_silent_opportunities(), 2)
+		frappe.db.rollback()
+		self.assertEqual((self.status(bad), self.status(good)), ("Abandoned", "Abandoned"))
+		self.assertTrue(
+			frappe.db.exists("Notification Log", {"for_user": self.seller, "document_name": good.name})
+		)
+		self.assertEqual(
+			frappe.db.count(
+				"Error Log", {"reference_doctype": "Pipeline Opportunity", "reference_name": bad.name}
+			),
+			1,
+		)
+
+	def bulk_old_opportunities(self, prefix, count):
 		stage = stage_named(self.team, "Opt In")
 		created = add_days(now_datetime(), -30)
-		names = [f"KILL-{frappe.generate_hash(length=8)}-{i:04d}" for i in range(1500)]
+		names = [f"{prefix}-{frappe.generate_hash(length=8)}-{i:04d}" for i in range(count)]
 		frappe.db.bulk_insert(
 			"Pipeline Opportunity",
 			["name", "title", "team", "stage", "status", "creation", "modified", "owner", "modified_by"],
@@ -117,6 +203,11 @@ class TestAbandonment(FrappeTestCase):
 			],
 		)
 		frappe.db.commit()
+		return names
+
+	def test_run_killed_midway_is_finished_by_the_next(self):
+		"""A real SIGKILL of a run in another process, after some batches were committed."""
+		names = self.bulk_old_opportunities("KILL", 1500)
 		process = subprocess.Popen(
 			[
 				"bench",

@@ -5,7 +5,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, get_datetime, now_datetime, today
 
 from pipeline_app.automation.appointments import enter_appointment_day_stage
-from pipeline_app.tests.factories import make_opportunity, make_team, purge_team, stage_named
+from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team, stage_named
 
 
 class TestAppointmentSync(FrappeTestCase):
@@ -162,3 +162,33 @@ class TestAppointmentSync(FrappeTestCase):
 			enter_appointment_day_stage()  # idempotent
 		self.assertEqual(self.current().stage, self.stage("Intake"))
 		self.assertEqual(len(self.notes("Pipeline Opportunity", self.opportunity.name)), 2)
+
+	def test_day_job_logs_an_opportunity_it_cannot_move_and_moves_the_others(self):
+		starts = get_datetime(f"{add_days(today(), 2)} 14:00:00")
+		good = make_opportunity(self.team)
+		with self.freeze_time(add_to_date(starts, days=-2)):
+			self.book(starts)  # self.opportunity, made first: the job reaches it first
+			frappe.get_doc(
+				{"doctype": "Pipeline Appointment", "opportunity": good.name, "starts_at": starts}
+			).insert()
+		# an owner who left the team (written underneath): the rules refuse every save of it
+		frappe.db.set_value("Pipeline Opportunity", self.opportunity.name, "opportunity_owner", make_user())
+		# a rolled back test gives its opportunity's name back to the naming series: older logs may name it
+		frappe.db.delete(
+			"Error Log",
+			{"reference_doctype": "Pipeline Opportunity", "reference_name": self.opportunity.name},
+		)
+		with self.freeze_time(add_to_date(starts, hours=-5)):
+			enter_appointment_day_stage()
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Opportunity", good.name, "stage"), self.stage("Intake")
+		)
+		self.assertEqual(self.current().stage, self.stage("Call before intake"))
+		self.assertEqual(
+			frappe.db.count(
+				"Error Log",
+				{"reference_doctype": "Pipeline Opportunity", "reference_name": self.opportunity.name},
+			),
+			1,
+		)

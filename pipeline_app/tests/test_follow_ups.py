@@ -101,6 +101,71 @@ class TestFollowUps(FrappeTestCase):
 		self.assertIn(frappe.utils.formatdate(getdate(add_days(today(), 3))), notes[0])
 		self.assertEqual(len(self.notifications(self.seller, doc.name)), 1)
 
+	def forget_error_logs(self, name):
+		"""A rolled back test gives its opportunity's name back to the naming series: older logs may
+		name it."""
+		frappe.db.delete("Error Log", {"reference_doctype": "Pipeline Opportunity", "reference_name": name})
+
+	def error_logs(self, name):
+		return frappe.db.count(
+			"Error Log", {"reference_doctype": "Pipeline Opportunity", "reference_name": name}
+		)
+
+	def held(self, **fields):
+		doc = make_opportunity(self.team, **fields)
+		doc.update({"status": "On Hold", "on_hold_until": add_days(today(), 3)})
+		doc.save()
+		return doc
+
+	def test_a_follow_up_that_fails_is_logged_and_the_others_are_notified(self):
+		due = add_to_date(now_datetime(), minutes=-5)
+		bad = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=due)
+		good = make_opportunity(self.team, opportunity_owner=self.seller, follow_up_on=due)
+		# an owner whose user is gone (written underneath): no notification can be made for them
+		frappe.db.set_value("Pipeline Opportunity", bad.name, "opportunity_owner", "gone@pipeline.test")
+		self.forget_error_logs(bad.name)
+		notify_due_follow_ups()
+		frappe.db.rollback()
+		self.assertEqual(len(self.notifications(self.seller, good.name)), 1)
+		self.assertIsNotNone(frappe.db.get_value("Pipeline Opportunity", good.name, "follow_up_notified_for"))
+		self.assertIsNone(frappe.db.get_value("Pipeline Opportunity", bad.name, "follow_up_notified_for"))
+		self.assertEqual(self.error_logs(bad.name), 1)
+
+	def test_a_hold_that_cannot_end_is_logged_and_the_others_resume(self):
+		bad = self.held()
+		good = self.held(opportunity_owner=self.seller)
+		# an owner who left the team (written underneath): the rules refuse every save of it
+		frappe.db.set_value("Pipeline Opportunity", bad.name, "opportunity_owner", make_user())
+		self.forget_error_logs(bad.name)
+		self.forget_error_logs(good.name)
+		with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
+			resume_held_opportunities()
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", good.name, "status"), "Open")
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", bad.name, "status"), "On Hold")
+		self.assertEqual(self.error_logs(bad.name), 1)
+		self.assertEqual(self.error_logs(good.name), 0)
+
+	def test_a_hold_end_that_fails_midway_leaves_nothing_half_done(self):
+		"""The save back to Open succeeds, the notification after it fails: the save is undone too."""
+		bad = self.held()  # unassigned: the team leads are notified
+		frappe.db.set_value(
+			"Pipeline Team Member", {"parent": self.team, "user": self.lead}, "user", "gone@pipeline.test"
+		)
+		good = self.held(opportunity_owner=self.seller)
+		self.forget_error_logs(bad.name)
+		history = frappe.db.count("Pipeline Stage Change", {"opportunity": bad.name})
+		with self.freeze_time(f"{add_days(today(), 3)} 00:30:00"):
+			resume_held_opportunities()
+		frappe.db.rollback()
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", bad.name, "status"), "On Hold")
+		self.assertEqual(frappe.db.count("Pipeline Stage Change", {"opportunity": bad.name}), history)
+		self.assertEqual(
+			frappe.get_all("Comment", {"reference_name": bad.name, "comment_type": "Info"}, pluck="name"), []
+		)
+		self.assertEqual(self.error_logs(bad.name), 1)
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", good.name, "status"), "Open")
+
 	def test_hold_can_be_resumed_by_hand_earlier(self):
 		from frappe.model.workflow import apply_workflow
 

@@ -6,10 +6,12 @@ from frappe import _
 from frappe.model.document import Document
 
 from pipeline_app.funnel import create_stages_from_template
+from pipeline_app.membership import unassign_removed_members
 from pipeline_app.teams import clear_user_teams_cache
+from pipeline_app.scoped_document import TeamScopedDocument
 
 
-class PipelineTeam(Document):
+class PipelineTeam(TeamScopedDocument):
 	def validate(self):
 		self.validate_members()
 		if self.abandon_after_days and self.abandon_after_days < 0:
@@ -51,6 +53,7 @@ class PipelineTeam(Document):
 
 	def on_update(self):
 		clear_user_teams_cache()
+		unassign_removed_members(self)
 
 	def after_rename(self, old, new, merge=False):
 		clear_user_teams_cache()
