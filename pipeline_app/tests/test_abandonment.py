@@ -190,6 +190,37 @@ class TestAbandonment(FrappeTestCase):
 			1,
 		)
 
+	def test_a_batch_that_fails_is_done_again_row_by_row_and_the_bad_row_skipped(self):
+		"""A real database error on one row's history insert (a trigger refuses it) fails the bulk
+		batch: the batch is undone, its other rows are abandoned one by one, the bad one is logged."""
+		names = self.bulk_old_opportunities("BATCH", 5)
+		bad = names[2]
+		trigger = "pipeline_test_refuse_" + frappe.generate_hash(length=8)
+		frappe.db.sql("set session lock_wait_timeout = 20")
+		frappe.db.sql(
+			f"""create trigger `{trigger}` before insert on `tabPipeline Stage Change` for each row
+			if new.opportunity = %s then signal sqlstate '45000' set message_text = 'refused by test'; end if""",
+			bad,
+		)
+		try:
+			self.assertEqual(abandon_silent_opportunities(batch_size=10), len(names) - 1)
+		finally:
+			frappe.db.sql(f"drop trigger if exists `{trigger}`")
+		frappe.db.rollback()
+		statuses = dict(
+			frappe.get_all("Pipeline Opportunity", {"name": ("in", names)}, ["name", "status"], as_list=True)
+		)
+		self.assertEqual(statuses.pop(bad), "Open")
+		self.assertEqual(set(statuses.values()), {"Abandoned"})
+		self.assertEqual(frappe.db.count("Pipeline Stage Change", {"opportunity": bad}), 0)
+		self.assertEqual(frappe.db.count("Comment", {"reference_name": bad, "comment_type": "Info"}), 0)
+		self.assertEqual(
+			frappe.db.count(
+				"Error Log", {"reference_doctype": "Pipeline Opportunity", "reference_name": bad}
+			),
+			1,
+		)
+
 	def bulk_old_opportunities(self, prefix, count):
 		stage = stage_named(self.team, "Opt In")
 		created = add_days(now_datetime(), -30)
