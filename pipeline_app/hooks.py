@@ -27,6 +27,9 @@ permission_query_conditions = {
 	"Pipeline Team Member": "pipeline_app.permissions.team_member_query",
 	"Funnel Stage": "pipeline_app.permissions.funnel_stage_query",
 	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_query",
+	# File, ToDo, Comment, Communication, Version, Document Follow, Tag Link, Workflow Action, ...:
+	# rows attached to another team's record are left out (found from each doctype's meta)
+	"*": "pipeline_app.permissions.reference_query",
 }
 
 has_permission = {
@@ -35,12 +38,36 @@ has_permission = {
 	"Pipeline Team": "pipeline_app.permissions.team_permission",
 	"Funnel Stage": "pipeline_app.permissions.funnel_stage_permission",
 	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_permission",
+	# every doctype: not attached to another team's record, no link to one on write
+	"*": "pipeline_app.permissions.reference_permission",
 }
+# Another team's record fails to load exactly as a missing one does (TeamScopedDocument in
+# pipeline_app/scoped_document.py): every endpoint that loads by name answers 404 alike.
 
-# Frappe v15's frappe.client.get_count counts without any permission check
+# Frappe v15 endpoints that leak across teams, replaced (pipeline_app/overrides.py)
 override_whitelisted_methods = {
+	# counts without any permission check
 	"frappe.client.get_count": "pipeline_app.overrides.get_count",
+	# tells whether any name exists
 	"frappe.client.validate_link": "pipeline_app.overrides.validate_link",
+	# the sidebar's Assigned To counts read the doctype without permission
+	"frappe.desk.listview.get_group_by_count": "pipeline_app.overrides.get_group_by_count",
+	# ignore_user_permissions=1 skips every permission check
+	"frappe.desk.search.search_link": "pipeline_app.overrides.search_link",
+	"frappe.desk.search.search_widget": "pipeline_app.overrides.search_widget",
+	# write onto any record without a check
+	"frappe.desk.like.toggle_like": "pipeline_app.overrides.toggle_like",
+	"frappe.desk.doctype.tag.tag.add_tag": "pipeline_app.overrides.add_tag",
+	"frappe.desk.doctype.tag.tag.add_tags": "pipeline_app.overrides.add_tags",
+	"frappe.desk.doctype.tag.tag.remove_tag": "pipeline_app.overrides.remove_tag",
+	"frappe.desk.form.document_follow.follow_document": "pipeline_app.overrides.follow_document",
+	"frappe.desk.form.document_follow.unfollow_document": "pipeline_app.overrides.unfollow_document",
+	# a shared Contact's timeline lists every team's messages
+	"frappe.desk.form.load.getdoc": "pipeline_app.overrides.getdoc",
+	"frappe.desk.form.load.get_docinfo": "pipeline_app.overrides.get_docinfo",
+	"frappe.desk.form.load.get_communications": "pipeline_app.overrides.get_communications",
+	# doctype rooms carry every save's list_update to all readers of the doctype
+	"frappe.realtime.can_subscribe_doctype": "pipeline_app.overrides.can_subscribe_doctype",
 }
 
 # Bad input answers a clear 4xx, never a 500, and tracebacks reach System Managers only
@@ -52,6 +79,12 @@ auth_hooks = ["pipeline_app.validation.check_request"]
 # Automations (pipeline_app/automation/)
 # -----------
 doc_events = {
+	# realtime: a document attached to a team's record (File, ToDo, Comment, ...) sends its
+	# list_update to that record's readers, not to its doctype's room (pipeline_app/realtime.py)
+	"*": {
+		"validate": "pipeline_app.realtime.hold_list_update",
+		"on_change": "pipeline_app.realtime.send_held_list_update",
+	},
 	"Pipeline Appointment": {
 		"on_update": "pipeline_app.automation.appointments.on_appointment_update",
 	},

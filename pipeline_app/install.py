@@ -87,7 +87,12 @@ def create_outcome_workflow():
 			"is_active": 1,
 			"send_email_alert": 0,
 			"override_status": 1,
-			"states": [{"state": state, "doc_status": "0", "allow_edit": "All"} for state in WORKFLOW_STATES],
+			# optional states: Frappe makes no Workflow Action (an approval to-do per opportunity and
+			# state, listed to every role holder across teams) for transitions into them
+			"states": [
+				{"state": state, "doc_status": "0", "allow_edit": "All", "is_optional_state": 1}
+				for state in WORKFLOW_STATES
+			],
 			"transitions": [
 				{
 					"state": state,

@@ -1,19 +1,32 @@
-"""Whitelisted methods that replace Frappe's where Frappe's are unsafe (see hooks.override_whitelisted_methods)."""
+"""Whitelisted methods that replace Frappe's where Frappe's are unsafe for team-scoped records (see
+hooks.override_whitelisted_methods). Each either replaces a method outright (get_count,
+validate_link, get_group_by_count) or runs Frappe's own after checking the record it names
+(`guarded`) or before filtering what it returns; the README's security section lists them."""
+
+import inspect
 
 import frappe
 from frappe import _
 from frappe.client import validate_link as frappe_validate_link
+from frappe.query_builder import DocType, Order
+from frappe.query_builder.functions import Count
 from frappe.utils import get_safe_filters
 
-TEAM_SCOPED_DOCTYPES = frozenset(
-	(
-		"Pipeline Opportunity",
-		"Pipeline Appointment",
-		"Pipeline Team",
-		"Funnel Stage",
-		"Pipeline Stage Change",
-	)
+from pipeline_app.permissions import (
+	TEAM_FIELD,
+	may_read_record,
+	reference_fields,
+	restricted_teams,
 )
+
+TEAM_SCOPED_DOCTYPES = frozenset(TEAM_FIELD)
+BAD_INPUT_ERRORS = (TypeError, ValueError, AttributeError, LookupError, ImportError, NameError)
+
+
+def database_input_errors() -> tuple:
+	"""What MariaDB answers to a query built from bad input (no such table or column, bad syntax,
+	a value out of range); deadlocks and timeouts among them are re-raised where caught."""
+	return (frappe.db.ProgrammingError, frappe.db.DataError, frappe.db.OperationalError)
 
 
 @frappe.whitelist()
@@ -45,12 +58,198 @@ def validate_link(doctype: str, docname: str, fields=None):
 	"""`frappe.client.validate_link` without its existence oracle: Frappe v15 answers whether any
 	name exists to whoever may read the doctype. For team-scoped doctypes a record the user may not
 	read is answered as missing, the same answer as for a name that does not exist."""
-	values = frappe_validate_link(doctype, docname, fields)
-	if (
-		doctype in TEAM_SCOPED_DOCTYPES
-		and values.get("name")
-		and not frappe.has_permission(doctype, "read", doc=values.name)
-	):
-		frappe.clear_last_message()
+	if doctype in TEAM_SCOPED_DOCTYPES and not may_read_record(doctype, docname):
 		return frappe._dict(name=None)
-	return values
+	return frappe_validate_link(doctype, docname, fields)
+
+
+@frappe.whitelist()
+def get_group_by_count(doctype: str, current_filters: str, field: str) -> list[dict]:
+	"""The list sidebar's counts. Frappe's *Assigned To* count reads the doctype without permission
+	(and the to-dos of any doctype with the same names): for team-scoped doctypes it counts only the
+	user's readable records' to-dos."""
+	from frappe.desk.listview import get_group_by_count as frappe_group_by_count
+
+	try:
+		filters = frappe.parse_json(current_filters)
+	except ValueError:
+		frappe.throw(_("The filters are not valid JSON"), title=_("Invalid Filters"))
+	teams = restricted_teams()
+	if field != "assigned_to" or doctype not in TEAM_SCOPED_DOCTYPES or teams is None:
+		return frappe_group_by_count(doctype=doctype, current_filters=current_filters, field=field)
+	frappe.has_permission(doctype, "read", throw=True)
+	table = DocType(doctype)
+	records = frappe.qb.get_query(doctype, filters=filters, fields=["name"], validate_filters=True).where(
+		table[TEAM_FIELD[doctype]].isin(teams or [""])
+	)
+	todo, user = DocType("ToDo"), DocType("User")
+	count = Count("*").as_("count")
+	return (
+		frappe.qb.from_(todo)
+		.from_(user)
+		.select(todo.allocated_to.as_("name"), count)
+		.where(
+			(todo.status != "Cancelled")
+			& (todo.allocated_to == user.name)
+			& (user.user_type == "System User")
+			& (todo.reference_type == doctype)
+			& (todo.reference_name.isin(records))
+		)
+		.groupby(todo.allocated_to)
+		.orderby(count, order=Order.desc)
+		.limit(50)
+		.run(as_dict=True)
+	)
+
+
+# Frappe's endpoints that name a record and then do not check it
+# ---------------------------------------------------------------
+
+
+def require_record(doctype, name, ptype: str = "read") -> None:
+	"""Loads a team-scoped record and checks `ptype` on it: another team's record fails to load as a
+	missing one does (TeamScopedDocument), whatever Frappe's endpoint would have done with it."""
+	if doctype in TEAM_SCOPED_DOCTYPES and restricted_teams() is not None:
+		frappe.get_doc(doctype, name).check_permission(ptype)
+
+
+def guarded(original: str, check=None, after=None):
+	"""A whitelisted stand-in for Frappe's `original` (same signature, HTTP methods and guest rule):
+	`check(args)` may refuse or adjust the arguments first, Frappe's own method runs, and
+	`after(result)` may filter what it returns."""
+	method = frappe.get_attr(original)
+
+	def stand_in(**kwargs):
+		args = frappe._dict(kwargs)
+		args.pop("cmd", None)
+		try:
+			if check:
+				check(args)
+			result = frappe.call(method, **args)
+		except (*BAD_INPUT_ERRORS, *database_input_errors()) as e:
+			# Frappe's own method took arguments it cannot use (a doctype or column that does not
+			# exist, text that is not JSON): a clear 4xx, as for every method of the app, not a 500,
+			# and without the failed query Frappe logs for the answer
+			if isinstance(e, frappe.db.OperationalError) and (
+				frappe.db.is_deadlocked(e) or frappe.db.is_timedout(e)
+			):
+				raise
+			frappe.db.rollback()
+			frappe.local.debug_log = []
+			frappe.throw(
+				_("Invalid arguments for {0}").format(original),
+				frappe.ValidationError,
+				title=_("Invalid Request"),
+			)
+		return after(result) if after else result
+
+	# Frappe passes the request's arguments by this signature (and the app's argument check reads it)
+	stand_in.__signature__ = inspect.signature(method)
+	stand_in.__name__ = method.__name__
+	stand_in.__doc__ = f"{original}, made safe for team-scoped records (pipeline_app.overrides)."
+	return frappe.whitelist(
+		allow_guest=method in frappe.guest_methods,
+		methods=frappe.allowed_http_methods_for_whitelisted_func.get(method),
+	)(stand_in)
+
+
+def _liked(args):
+	require_record(args.doctype, args.name, "read")
+
+
+def _tagged(args):
+	names = frappe.parse_json(args.docs) if args.docs is not None else [args.dn]
+	for name in names if isinstance(names, list) else [names]:
+		require_record(args.dt, name, "write")
+
+
+def _followed(args):
+	require_record(args.doctype, args.doc_name, "read")
+	follower = args.user or frappe.session.user
+	if args.doctype in TEAM_SCOPED_DOCTYPES and not may_read_record(args.doctype, args.doc_name, follower):
+		# the digest would mail the record's changes to someone outside its team
+		frappe.throw(
+			_("{0} cannot follow {1} {2}").format(follower, _(args.doctype), args.doc_name),
+			frappe.PermissionError,
+		)
+
+
+def _searched(args):
+	"""Link search with `ignore_user_permissions` skips every permission check in Frappe: not for
+	doctypes whose rows are team-scoped or attached to team-scoped records."""
+	doctype = args.doctype
+	if (
+		args.ignore_user_permissions
+		and restricted_teams() is not None
+		and (doctype in TEAM_SCOPED_DOCTYPES or any(reference_fields(doctype)))
+	):
+		frappe.form_dict.ignore_user_permissions = False
+		args.ignore_user_permissions = False
+
+
+toggle_like = guarded("frappe.desk.like.toggle_like", _liked)
+add_tag = guarded("frappe.desk.doctype.tag.tag.add_tag", _tagged)
+add_tags = guarded("frappe.desk.doctype.tag.tag.add_tags", _tagged)
+remove_tag = guarded("frappe.desk.doctype.tag.tag.remove_tag", _tagged)
+follow_document = guarded("frappe.desk.form.document_follow.follow_document", _followed)
+unfollow_document = guarded("frappe.desk.form.document_follow.unfollow_document", _followed)
+
+
+search_link = guarded("frappe.desk.search.search_link", _searched)
+search_widget = guarded("frappe.desk.search.search_widget", _searched)
+
+
+# Another team's messages stay out of shared records' timelines (the Contact's)
+# -----------------------------------------------------------------------------
+
+
+def readable_communications(communications: list) -> list:
+	"""Drops the messages that reference, or are linked to, a team-scoped record the user may not
+	read; Frappe lists a record's timeline messages with raw SQL and no check per message."""
+	if not communications or restricted_teams() is None:
+		return communications
+	names = [c.get("name") for c in communications]
+	links = frappe.get_all(
+		"Communication Link",
+		filters={
+			"parent": ("in", names),
+			"parenttype": "Communication",
+			"link_doctype": ("in", list(TEAM_FIELD)),
+		},
+		fields=["parent", "link_doctype", "link_name"],
+	)
+	foreign = {link.parent for link in links if not may_read_record(link.link_doctype, link.link_name)}
+	return [
+		c
+		for c in communications
+		if c.get("name") not in foreign
+		and may_read_record(c.get("reference_doctype"), c.get("reference_name"))
+	]
+
+
+def _docinfo_filtered(result):
+	docinfo = frappe.response.get("docinfo")
+	if docinfo and docinfo.get("communications"):
+		docinfo["communications"] = readable_communications(docinfo["communications"])
+	return result
+
+
+getdoc = guarded("frappe.desk.form.load.getdoc", after=_docinfo_filtered)
+get_docinfo = guarded("frappe.desk.form.load.get_docinfo", after=_docinfo_filtered)
+get_communications = guarded("frappe.desk.form.load.get_communications", after=readable_communications)
+
+
+# Realtime rooms
+# --------------
+
+
+@frappe.whitelist(allow_guest=True)
+def can_subscribe_doctype(doctype: str) -> bool:
+	"""Frappe lets every reader of a doctype join its room, where each save's `list_update` goes:
+	team-scoped records send theirs to each reader's own room (pipeline_app.realtime) and their
+	doctype rooms are closed to everyone who may not see every team."""
+	from frappe.realtime import can_subscribe_doctype as frappe_can_subscribe_doctype
+
+	if doctype in TEAM_SCOPED_DOCTYPES and restricted_teams() is not None:
+		raise frappe.PermissionError
+	return frappe_can_subscribe_doctype(doctype)

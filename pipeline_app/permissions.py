@@ -6,7 +6,10 @@ reportview and its counts, link search, exports); `has_permission` covers every 
 apply on top: these hooks only ever narrow them.
 """
 
+from contextlib import contextmanager
+
 import frappe
+from frappe import _
 
 from pipeline_app.teams import get_readable_teams
 
@@ -90,3 +93,223 @@ def funnel_stage_permission(doc, ptype: str | None = None, user: str | None = No
 
 def stage_change_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	return _allowed((doc.get("team"),), user)
+
+
+# Records of another team look exactly like records that do not exist (see scoped_document.py)
+# ---------------------------------------------------------------------------------------------
+
+TEAM_FIELD = {
+	"Pipeline Opportunity": "team",
+	"Pipeline Appointment": "team",
+	"Funnel Stage": "team",
+	"Pipeline Stage Change": "team",
+	"Pipeline Team": "name",
+}
+
+
+@contextmanager
+def system_access():
+	"""Trusted server code that must reach every team's records whoever the session user is (for
+	example a hook run for an ERPNext user): loads are not hidden inside this block. Permission checks
+	still apply; pass ignore_permissions where the code writes."""
+	previous = frappe.flags.pipeline_system_access
+	frappe.flags.pipeline_system_access = True
+	try:
+		yield
+	finally:
+		frappe.flags.pipeline_system_access = previous
+
+
+def restricted_teams() -> list[str] | None:
+	"""The teams the session user may see, or None where nothing is hidden (managers, system code,
+	install and migrate)."""
+	if frappe.flags.pipeline_system_access or frappe.flags.in_install or frappe.flags.in_migrate:
+		return None
+	session = getattr(frappe.local, "session", None)
+	if not session or not session.get("user"):
+		return None
+	return get_readable_teams(session.user)
+
+
+DELETE_METHODS = frozenset(("frappe.client.delete",))
+
+
+def raise_not_found(doctype: str, name) -> None:
+	"""The very error Frappe raises when a document does not exist: Document.load_from_db's, or on
+	a delete request frappe.delete_doc's (which checks existence first and says nothing)."""
+	request = getattr(frappe.local, "request", None)
+	if request is not None and (request.method == "DELETE" or frappe.form_dict.get("cmd") in DELETE_METHODS):
+		raise frappe.DoesNotExistError
+	frappe.throw(_("{0} {1} not found").format(_(doctype), name), frappe.DoesNotExistError)
+
+
+def team_of(doctype: str, name) -> str | None:
+	"""The team a team-scoped record belongs to; None when it does not exist. Trusted server code."""
+	if not name or not isinstance(name, str):
+		return None
+	field = TEAM_FIELD[doctype]
+	if field == "name":
+		return frappe.db.get_value(doctype, name, "name")
+	return frappe.db.get_value(doctype, name, field)
+
+
+def may_read_record(doctype: str | None, name, user: str | None = None) -> bool:
+	"""Whether a reference to `doctype` `name` is one the user may follow: always for doctypes that
+	are not team-scoped; for team-scoped ones only to a record of a readable team (one that does not
+	exist is answered the same as another team's)."""
+	if doctype not in TEAM_FIELD:
+		return True
+	teams = get_readable_teams(user)
+	return teams is None or team_of(doctype, name) in teams
+
+
+# Frappe's generic doctypes that point at our records (File, ToDo, Comment, Communication, Version,
+# Document Follow, Tag Link, Workflow Action, Notification Log, ...): the team rule through "*"
+# hooks, found from each doctype's meta, so a doctype another app adds is covered too.
+# -------------------------------------------------------------------------------------------------
+
+# references held in Data fields, which the meta cannot tell from other text
+DATA_REFERENCES = {
+	"File": [("attached_to_doctype", "attached_to_name")],
+	"Version": [("ref_doctype", "docname")],
+	"Notification Log": [("document_type", "document_name")],
+	"Email Queue": [("reference_doctype", "reference_name")],
+	"Energy Point Log": [("reference_doctype", "reference_name")],
+	"Milestone": [("reference_type", "reference_name")],
+	"Error Log": [("reference_doctype", "reference_name")],
+}
+# child rows that attach their parent to other documents (a contact's own links stay shared)
+CHILD_REFERENCES = {
+	"Communication": ("Communication Link", "link_doctype", "link_name"),
+	"Event": ("Event Participants", "reference_doctype", "reference_docname"),
+}
+NOT_REFERENCES = frozenset(("User Permission", "Permission Inspector", "DocType", "Customize Form"))
+
+
+def reference_fields(doctype: str) -> tuple[list[tuple[str, str, bool]], list]:
+	"""(doctype field, name field, is a Dynamic Link) pairs of `doctype` that may point at a
+	team-scoped record, and its Link fields to team-scoped doctypes. Cached per request."""
+	cache = getattr(frappe.local, "pipeline_reference_fields", None)
+	if cache is None:
+		cache = frappe.local.pipeline_reference_fields = {}
+	if doctype in cache:
+		return cache[doctype]
+	pairs, links = [], []
+	if doctype not in NOT_REFERENCES:
+		meta = frappe.get_meta(doctype)
+		if not meta.istable and doctype not in TEAM_FIELD:
+			pairs = [
+				(df.options, df.fieldname, True)
+				for df in meta.get("fields", {"fieldtype": "Dynamic Link"})
+				if df.options
+			]
+			pairs += [(*pair, False) for pair in DATA_REFERENCES.get(doctype, ())]
+		links = [df for df in meta.get_link_fields() if df.options in TEAM_FIELD]
+	cache[doctype] = (pairs, links)
+	return cache[doctype]
+
+
+def reference_permission(doc, ptype: str | None = None, user: str | None = None, debug=False) -> bool | None:
+	"""has_permission for every doctype ("*"): a document attached to (or a child row of it pointing
+	at) another team's record is not the user's to read or write, and a write that links to another
+	team's record fails exactly as a link to a missing record does. Frappe validates links before
+	the create check and after the write check: a missing Link target fails link validation on both,
+	a missing Dynamic Link target (an attachment's) fails link validation on create and this check
+	on write."""
+	pairs, links = reference_fields(doc.doctype)
+	child = CHILD_REFERENCES.get(doc.doctype)
+	if not (pairs or links or child):
+		return None
+	if get_readable_teams(user) is None:
+		return None
+	writing = ptype == "create" or (ptype == "write" and doc.flags.get("pipeline_checking") == "write")
+	for df in links if ptype in ("create", "write") else ():
+		if _is_foreign(df.options, doc.get(df.fieldname), user):
+			# Frappe's link check misses a missing record when the link fetches fields: then the
+			# team check refuses it, and refuses another team's the same way
+			if writing and not doc.meta.get_fields_to_fetch(df.fieldname):
+				_raise_link_not_found(doc, df.fieldname)
+			return False
+	for doctype_field, name_field, dynamic in pairs:
+		target, value = doc.get(doctype_field), doc.get(name_field)
+		if not may_read_record(target, value, user):
+			if ptype == "create" and dynamic and _is_foreign(target, value, user):
+				_raise_link_not_found(doc, name_field)
+			return False
+	if child:
+		_table, doctype_field, name_field = child
+		for row in doc.get(_child_table_field(doc.doctype, child[0])) or []:
+			if not may_read_record(row.get(doctype_field), row.get(name_field), user):
+				return False
+	return None
+
+
+def _is_foreign(doctype: str | None, name, user: str | None) -> bool:
+	"""A team-scoped record that exists and the user may not read."""
+	return (
+		bool(name)
+		and doctype in TEAM_FIELD
+		and not may_read_record(doctype, name, user)
+		and bool(team_of(doctype, name))
+	)
+
+
+def _child_table_field(doctype: str, child_doctype: str) -> str | None:
+	return next(
+		(df.fieldname for df in frappe.get_meta(doctype).get_table_fields() if df.options == child_doctype),
+		None,
+	)
+
+
+def _raise_link_not_found(doc, fieldname: str) -> None:
+	"""What Document._validate_links says of a link to a record that does not exist."""
+	df = doc.meta.get_field(fieldname)
+	label = _(df.label, context=df.parent) if df else fieldname
+	frappe.throw(_("Could not find {0}").format(f"{label}: {doc.get(fieldname)}"), frappe.LinkValidationError)
+
+
+def _readable_names(doctype: str, teams: list[str]) -> str:
+	"""SQL for the names of `doctype` records in `teams` (escaped literals only)."""
+	if not teams:
+		return "select null from dual where 1=0"
+	team_list = ", ".join(frappe.db.escape(team) for team in teams)
+	field = TEAM_FIELD[doctype]
+	if field == "name":
+		return f"select `name` from `tab{doctype}` where `name` in ({team_list})"
+	return f"select `name` from `tab{doctype}` where `{field}` in ({team_list})"
+
+
+def _reference_condition(doctype_column: str, name_column: str, teams: list[str]) -> str:
+	"""SQL true when the reference points at no team-scoped record or at a readable one."""
+	cases = " ".join(
+		f"when {frappe.db.escape(doctype)} then {name_column} in ({_readable_names(doctype, teams)})"
+		for doctype in TEAM_FIELD
+	)
+	return f"(case {doctype_column} {cases} else 1 end)"
+
+
+def reference_query(user: str | None = None, doctype: str | None = None) -> str:
+	"""permission_query_conditions for every doctype ("*"): rows attached to another team's record
+	are left out of lists, counts, reports and searches."""
+	if not doctype:
+		return ""
+	pairs, _links = reference_fields(doctype)
+	child = CHILD_REFERENCES.get(doctype)
+	if not (pairs or child):
+		return ""
+	teams = get_readable_teams(user)
+	if teams is None:
+		return ""
+	table = f"`tab{doctype}`"
+	conditions = [
+		_reference_condition(f"{table}.`{dt_field}`", f"{table}.`{name_field}`", teams)
+		for dt_field, name_field, _dynamic in pairs
+	]
+	if child:
+		child_doctype, dt_field, name_field = child
+		foreign = _reference_condition(f"link.`{dt_field}`", f"link.`{name_field}`", teams)
+		conditions.append(
+			f"not exists (select 1 from `tab{child_doctype}` link where link.`parent` = {table}.`name`"
+			f" and link.`parenttype` = {frappe.db.escape(doctype)} and not {foreign})"
+		)
+	return " and ".join(conditions)

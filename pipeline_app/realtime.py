@@ -16,6 +16,7 @@ import frappe
 from frappe.realtime import emit_via_redis, get_user_room
 
 from pipeline_app.board import card_from_doc
+from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
 from pipeline_app.teams import MANAGER_ROLES
 
 BOARD_EVENT = "pipeline_board"
@@ -50,15 +51,15 @@ def team_audience(team: str) -> list[str]:
 	return sorted({*members, *managers, "Administrator"})
 
 
-def readers_of(doc) -> list[str]:
+def readers_of(doc, team: str | None = None) -> list[str]:
 	"""Users of the document's team who may read this very document (role permissions, user
-	permissions and the team rule all checked per user)."""
-	if not doc.get("team"):
+	permissions and the team rule all checked per user). `team` for documents that only point at
+	a team's record (a File, a ToDo)."""
+	team = team or (doc.name if doc.doctype == "Pipeline Team" else doc.get("team"))
+	if not team:
 		return ["Administrator"]
 	return [
-		user
-		for user in team_audience(doc.team)
-		if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)
+		user for user in team_audience(team) if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)
 	]
 
 
@@ -82,6 +83,41 @@ def notify_readers(doc) -> None:
 	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
 	for user in readers_of(doc):
 		# publish_realtime always sends list_update to the doctype's room: emit it directly
+		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
+
+
+def referenced_team(doc) -> str | None:
+	"""The team of the team-scoped record a generic document (File, ToDo, Comment, Communication,
+	Version, ...) is attached to, if any."""
+	pairs, _links = reference_fields(doc.doctype)
+	for doctype_field, name_field, _dynamic in pairs:
+		if doc.get(doctype_field) in TEAM_FIELD:
+			return team_of(doc.get(doctype_field), doc.get(name_field)) or ""
+	return None
+
+
+def hold_list_update(doc, method=None) -> None:
+	"""doc_events "*" validate: Frappe would send the `list_update` of a document attached to a
+	team's record to its doctype's room, which any user who may read the doctype joins."""
+	if not frappe.flags.in_patch and referenced_team(doc) is not None:
+		doc.flags.notify_update = False
+		doc.flags.pipeline_list_update = True
+
+
+def send_held_list_update(doc, method=None) -> None:
+	"""doc_events "*" on_change: the held update goes to the readers of that record only."""
+	if not doc.flags.pop("pipeline_list_update", None):
+		return
+	frappe.publish_realtime(
+		"doc_update",
+		{"modified": doc.modified, "doctype": doc.doctype, "name": doc.name},
+		doctype=doc.doctype,
+		docname=doc.name,
+		after_commit=True,
+	)
+	team = referenced_team(doc)
+	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
+	for user in readers_of(doc, team) if team else ["Administrator"]:
 		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
 
 

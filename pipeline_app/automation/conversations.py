@@ -14,6 +14,7 @@ from frappe.utils import cstr, get_datetime, now_datetime, strip_html
 
 from pipeline_app.automation import move_opportunity_by_automation
 from pipeline_app.funnel import first_stage
+from pipeline_app.permissions import system_access
 from pipeline_app.realtime import publish_opportunity_names
 
 CHANNELS = {  # channel: (Communication medium, opportunity source)
@@ -233,6 +234,8 @@ def make_communication(
 	communication = frappe.get_doc(values)
 	# the first message of an opportunity it created is no reply: no stage move
 	communication.flags.opened_opportunity = created
+	# trusted intake: the endpoints checked the caller (permission, or the webhook's secret)
+	communication.flags.pipeline_intake = True
 	return communication.insert(ignore_permissions=True)
 
 
@@ -245,6 +248,10 @@ def on_communication(communication, method=None):
 	):
 		return
 	names = opportunities_of(communication)
+	if not communication.flags.pipeline_intake:
+		# anyone may write a Communication (frappe.core.doctype.communication.email.make needs no
+		# reference document): only its author's own opportunities follow it
+		names = [name for name in names if author_may_write(name)]
 	if not names:
 		return
 	inbound = communication.sent_or_received == "Received"
@@ -300,6 +307,14 @@ def opportunities_of(communication) -> list[str]:
 			)
 		)
 	return sorted(names)
+
+
+def author_may_write(opportunity: str) -> bool:
+	"""Whether the session user (the message's author; Administrator for an Email Account's mail)
+	may write to the opportunity."""
+	with system_access():
+		doc = frappe.get_doc("Pipeline Opportunity", opportunity)
+	return frappe.has_permission("Pipeline Opportunity", "write", doc=doc)
 
 
 def move_on_reply(name: str, communication) -> None:

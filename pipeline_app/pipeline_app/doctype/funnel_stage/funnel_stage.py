@@ -3,11 +3,12 @@
 
 import frappe
 from frappe import _
-from frappe.model.document import Document
 from frappe.query_builder.functions import Max
 
+from pipeline_app.scoped_document import TeamScopedDocument
 
-class FunnelStage(Document):
+
+class FunnelStage(TeamScopedDocument):
 	def autoname(self):
 		self.name = f"{self.team} - {(self.stage_name or '').strip()}"
 

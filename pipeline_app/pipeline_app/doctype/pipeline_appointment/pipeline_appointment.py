@@ -3,13 +3,12 @@
 
 import frappe
 from frappe import _
-from frappe.model.document import Document
 from frappe.utils import get_datetime
 
-from pipeline_app.realtime import notify_readers
+from pipeline_app.scoped_document import TeamScopedDocument
 
 
-class PipelineAppointment(Document):
+class PipelineAppointment(TeamScopedDocument):
 	def validate(self):
 		opportunity = frappe.db.get_value(
 			"Pipeline Opportunity", self.opportunity, ["team", "contact", "title"], as_dict=True
@@ -27,6 +26,3 @@ class PipelineAppointment(Document):
 		)
 		if self.ends_at and get_datetime(self.ends_at) <= get_datetime(self.starts_at):
 			frappe.throw(_("An appointment must end after it starts"), title=_("Invalid Time"))
-
-	def notify_update(self):
-		notify_readers(self)

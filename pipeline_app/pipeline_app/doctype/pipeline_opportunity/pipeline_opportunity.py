@@ -2,12 +2,12 @@
 # For license information, please see license.txt
 
 import frappe
-from frappe.model.document import Document
 
 from pipeline_app.assignments import sync_owner_assignment
 from pipeline_app.board import set_board_rank
 from pipeline_app.funnel import apply_stage_rules, record_changes
-from pipeline_app.realtime import notify_readers, publish_opportunity
+from pipeline_app.realtime import publish_opportunity
+from pipeline_app.scoped_document import TeamScopedDocument
 
 # kept by the automations (conversations, follow-ups); a client cannot set them
 SERVER_MANAGED_FIELDS = (
@@ -22,7 +22,7 @@ SERVER_MANAGED_FIELDS = (
 )
 
 
-class PipelineOpportunity(Document):
+class PipelineOpportunity(TeamScopedDocument):
 	def validate(self):
 		self.keep_server_managed_fields()
 		apply_stage_rules(self)
@@ -37,9 +37,6 @@ class PipelineOpportunity(Document):
 		record_changes(self)
 		sync_owner_assignment(self)
 		publish_opportunity(self)
-
-	def notify_update(self):
-		notify_readers(self)
 
 	def on_trash(self):
 		# the opportunity's own records go with it; its contact and the contact's

@@ -2,10 +2,11 @@
 # For license information, please see license.txt
 
 import frappe
-from frappe.model.document import Document
+
+from pipeline_app.scoped_document import TeamScopedDocument
 
 
-class PipelineStageChange(Document):
+class PipelineStageChange(TeamScopedDocument):
 	pass
 
 

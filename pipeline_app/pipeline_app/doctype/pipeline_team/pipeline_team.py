@@ -3,12 +3,11 @@
 
 import frappe
 from frappe import _
-from frappe.model.document import Document
 
 from pipeline_app.funnel import create_stages_from_template
 from pipeline_app.membership import unassign_removed_members
-from pipeline_app.teams import clear_user_teams_cache
 from pipeline_app.scoped_document import TeamScopedDocument
+from pipeline_app.teams import clear_user_teams_cache
 
 
 class PipelineTeam(TeamScopedDocument):
