@@ -1,6 +1,6 @@
 """What follows from leaving a team: a member removed from a Pipeline Team no longer owns any of that
 team's opportunities (an owner must be a member, so they could no longer be saved, by hand or by the
-jobs). Their opportunities of that team become unassigned, their open to-do on each is cancelled, as
+jobs), and follows none of them. Their opportunities of that team become unassigned, their open to-do on each is cancelled, as
 `assign_to.remove` does for one, and each opportunity's timeline says who was unassigned and why.
 
 All of it in bulk statements, in batches of `BATCH_SIZE` (a team can have thousands of opportunities),
@@ -30,9 +30,31 @@ def removed_members(team) -> list[str]:
 
 def unassign_removed_members(team) -> None:
 	"""Called by Pipeline Team's `on_update` (trusted: the team save was permission-checked)."""
-	unassigned = sum(unassign_member(team.name, user) for user in removed_members(team))
+	removed = removed_members(team)
+	for user in removed:
+		stop_following(team.name, user)
+	unassigned = sum(unassign_member(team.name, user) for user in removed)
 	if unassigned:
 		publish_team_refresh(team.name)
+
+
+def stop_following(team: str, user: str) -> None:
+	"""The user's Document Follows of the team's opportunities go: Frappe's digest would otherwise
+	keep mailing them the team's changes."""
+	follow = frappe.qb.DocType("Document Follow")
+	opportunity = frappe.qb.DocType(DOCTYPE)
+	(
+		frappe.qb.from_(follow)
+		.delete()
+		.where(
+			(follow.user == user)
+			& (follow.ref_doctype == DOCTYPE)
+			& follow.ref_docname.isin(
+				frappe.qb.from_(opportunity).select(opportunity.name).where(opportunity.team == team)
+			)
+		)
+		.run()
+	)
 
 
 def unassign_member(team: str, user: str) -> int:

@@ -96,10 +96,32 @@ def referenced_team(doc) -> str | None:
 	return None
 
 
+def doctype_room_open_to_sellers(doctype: str) -> bool:
+	"""Whether Frappe sends the doctype's `list_update` to its room (Document.notify_update) and a
+	role below the managers' may read the doctype, so may join that room. Cached per request."""
+	cache = getattr(frappe.local, "pipeline_open_rooms", None)
+	if cache is None:
+		cache = frappe.local.pipeline_open_rooms = {}
+	if doctype not in cache:
+		meta = frappe.get_meta(doctype)
+		roles = set()
+		if not (meta.read_only or meta.issingle or meta.istable):
+			perm_doctype = (
+				"Custom DocPerm" if frappe.db.exists("Custom DocPerm", {"parent": doctype}) else "DocPerm"
+			)
+			roles = set(frappe.get_all(perm_doctype, {"parent": doctype, "read": 1}, pluck="role"))
+		cache[doctype] = bool(roles - MANAGER_ROLES - {"Administrator"})
+	return cache[doctype]
+
+
 def hold_list_update(doc, method=None) -> None:
 	"""doc_events "*" validate: Frappe would send the `list_update` of a document attached to a
-	team's record to its doctype's room, which any user who may read the doctype joins."""
-	if not frappe.flags.in_patch and referenced_team(doc) is not None:
+	team's record to its doctype's room, which any user who may read the doctype joins (File, ToDo,
+	Communication: every user). Documents whose room only managers may join (Version) are left to
+	Frappe: nothing to hide, no work on each save."""
+	if frappe.flags.in_patch or not reference_fields(doc.doctype)[0]:
+		return
+	if doctype_room_open_to_sellers(doc.doctype) and referenced_team(doc) is not None:
 		doc.flags.notify_update = False
 		doc.flags.pipeline_list_update = True
 

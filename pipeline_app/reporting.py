@@ -13,10 +13,8 @@ def validate_team_filters(filters) -> str:
 	team = filters.get("team")
 	if not team or not isinstance(team, str):
 		frappe.throw(_("Choose a team"), title=_("Missing Team"))
-	if not frappe.db.exists("Pipeline Team", team) or not frappe.has_permission(
-		"Pipeline Team", "read", doc=team
-	):
-		frappe.throw(_("You cannot read team {0}").format(frappe.bold(team)), frappe.PermissionError)
+	# another team's team fails to load as a missing one does (TeamScopedDocument)
+	frappe.get_doc("Pipeline Team", team).check_permission("read")
 	owner = filters.get("opportunity_owner")
 	if owner and not isinstance(owner, str):
 		frappe.throw(_("Choose one owner"), title=_("Invalid Filter"))

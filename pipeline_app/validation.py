@@ -96,6 +96,10 @@ def may_see_tracebacks(user: str | None = None) -> bool:
 
 def check_request() -> None:
 	"""Hook `auth_hooks`: the user is known, the method has not run yet."""
+	if not may_see_tracebacks():
+		# on Frappe's own endpoints too: a traceback would tell another team's record (which fails to
+		# load in the app's code) from a missing one (which fails in Frappe's)
+		frappe.local.flags.disable_traceback = True
 	if not frappe.local.flags.pipeline_request:
 		return
 	frappe.local.flags.disable_traceback = not may_see_tracebacks()

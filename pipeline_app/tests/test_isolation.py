@@ -19,19 +19,13 @@ EXC_ID = re.compile(r'\\*"__frappe_exc_id\\*": \\*"[0-9a-f]+\\*"')
 
 
 def normalized(response, *names) -> tuple[int, str]:
-	"""Status and body with the record's name and the per-request error id taken out. Tracebacks go
-	too: production sites switch them off (README, Security), and they are never shown to sellers
-	on the app's own endpoints."""
+	"""Status and body with the record's name and the per-request error id taken out. Tracebacks
+	stay: sellers get none (they would tell the app's code from Frappe's)."""
 	try:
 		data = response.json()
 	except ValueError:
 		data = None
-	if isinstance(data, dict):
-		for key in ("exc", "exception", "_exc_source"):
-			data.pop(key, None)
-		body = json.dumps(data, sort_keys=True)
-	else:
-		body = response.text
+	body = json.dumps(data, sort_keys=True) if isinstance(data, dict) else response.text
 	body = EXC_ID.sub("", body)
 	for name in names:
 		body = body.replace(name, "<NAME>")

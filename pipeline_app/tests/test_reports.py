@@ -164,15 +164,27 @@ class TestTimeInStageAccess(FrappeTestCase):
 		self.assertEqual((first["stage_name"], first["entered"]), ("New", 1))
 
 	def test_another_team_is_refused(self):
+		# another team answers as a team that does not exist
 		response = self.run_report(self.as_outsider, self.team)
-		self.assertEqual(response.status_code, 403, response.text[:300])
-		conversion = self.as_outsider.call(
-			"frappe.desk.query_report.run", report_name=CONVERSION, filters={"team": self.team}
+		self.assertEqual(response.status_code, 404, response.text[:300])
+		missing = self.run_report(self.as_outsider, "No Such Team")
+		self.assertEqual(
+			response.text.split("__frappe_exc_id")[0].replace(self.team, "<TEAM>"),
+			missing.text.split("__frappe_exc_id")[0].replace("No Such Team", "<TEAM>"),
 		)
-		self.assertEqual(conversion.status_code, 403, conversion.text[:300])
+		conversion = self.as_outsider.call(
+			"frappe.desk.query_report.run",
+			report_name=CONVERSION,
+			filters={"team": self.team},
+			ignore_prepared_report=1,
+		)
+		self.assertEqual(conversion.status_code, 404, conversion.text[:300])
 		own = message(
 			self.as_member.call(
-				"frappe.desk.query_report.run", report_name=CONVERSION, filters={"team": self.team}
+				"frappe.desk.query_report.run",
+				report_name=CONVERSION,
+				filters={"team": self.team},
+				ignore_prepared_report=1,
 			)
 		)
 		self.assertEqual(own["result"][0]["reached"], 1)

@@ -65,6 +65,25 @@ class TestTeamMembership(FrappeTestCase):
 		self.assertEqual(self.notes(colleagues.name), [])
 		self.assertEqual(self.notes(elsewhere.name), [])
 
+	def test_a_removed_member_follows_none_of_the_teams_opportunities(self):
+		"""Frappe's Document Follow digest would keep mailing the team's changes to someone outside it."""
+		theirs = make_opportunity(self.team.name)
+		elsewhere = make_opportunity(self.other_team.name)
+		for doc in (theirs, elsewhere):
+			frappe.get_doc(
+				{
+					"doctype": "Document Follow",
+					"ref_doctype": DOCTYPE,
+					"ref_docname": doc.name,
+					"user": self.seller,
+				}
+			).insert(ignore_permissions=True)
+		self.remove(self.seller)
+		followed = frappe.get_all(
+			"Document Follow", {"user": self.seller, "ref_doctype": DOCTYPE}, pluck="ref_docname"
+		)
+		self.assertEqual(followed, [elsewhere.name])
+
 	def test_a_save_that_removes_no_one_unassigns_nothing(self):
 		doc = make_opportunity(self.team.name, opportunity_owner=self.seller)
 		team = frappe.get_doc("Pipeline Team", self.team.name)
