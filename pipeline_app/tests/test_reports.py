@@ -196,7 +196,8 @@ class TestTimeInStageAccess(FrappeTestCase):
 			user=self.member,
 			ignore_prepared_report=1,
 		)
-		self.assertEqual(posing.status_code, 403, posing.text[:300])
+		self.assertEqual(posing.status_code, 404, posing.text[:300])
+		self.assertNotIn('"result"', posing.text)
 		self.assertNotIn("New", response.text.replace("New Notification", ""))
 
 
