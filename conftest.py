@@ -20,6 +20,11 @@ def pytest_configure(config):
 	frappe.set_user("Administrator")
 	config.addinivalue_line("markers", "http: needs the bench's web server running")
 	config.addinivalue_line("markers", "browser: drives headless Chromium against the running bench")
+	config.addinivalue_line(
+		"markers",
+		"erpnext: needs ERPNext on the site (scripts/test runs these on its ERPNext site only, and"
+		" deselects them on the bare-Frappe site with -m 'not erpnext')",
+	)
 
 
 def pytest_unconfigure(config):

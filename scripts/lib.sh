@@ -8,6 +8,8 @@
 #   BENCH_DIR        where the bench lives (default: /home/$BENCH_USER/pipeline-bench)
 #   DB_ROOT_PASSWORD MariaDB root password set on first run (default: pipeline-root)
 #   ADMIN_PASSWORD   Administrator password of the sites (default: admin)
+#   ERPNEXT_REPO     ERPNext repository, for the ERPNext tests (default: upstream https://github.com/frappe/erpnext)
+#   ERPNEXT_BRANCH   its branch (default: version-15)
 set -euo pipefail
 
 FRAPPE_REPO=${FRAPPE_REPO:-https://github.com/frappe/frappe}
@@ -18,6 +20,8 @@ BENCH_HOME=${BENCH_HOME:-/home/$BENCH_USER}
 BENCH_DIR=${BENCH_DIR:-$BENCH_HOME/pipeline-bench}
 DB_ROOT_PASSWORD=${DB_ROOT_PASSWORD:-pipeline-root}
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
+ERPNEXT_REPO=${ERPNEXT_REPO:-https://github.com/frappe/erpnext}
+ERPNEXT_BRANCH=${ERPNEXT_BRANCH:-version-15}
 APP_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # bench prints progress bars with carriage returns: keep logs readable
@@ -286,20 +290,51 @@ ensure_hosts_entry() {
 	fi
 }
 
-# new_site NAME [--force]: creates a site with pipeline_app unless it exists (or always with --force).
+# new_site NAME [--force] [APP...]: creates a site with the apps (default: pipeline_app), in that order,
+# unless it exists (or always with --force); an existing site is migrated.
 new_site() {
 	local site=$1 force=${2:-}
+	shift $(($# < 2 ? $# : 2))
+	local apps=("$@") install=() app
+	[ ${#apps[@]} -gt 0 ] || apps=(pipeline_app)
+	for app in "${apps[@]}"; do install+=(--install-app "$app"); done
 	ensure_hosts_entry "$site"
 	if [ "$force" = --force ] || [ ! -f "$BENCH_DIR/sites/$site/site_config.json" ]; then
-		log "Creating site $site"
+		log "Creating site $site with ${apps[*]}"
 		bench_cmd new-site "$site" --force --mariadb-root-password "$DB_ROOT_PASSWORD" \
-			--admin-password "$ADMIN_PASSWORD" --install-app pipeline_app 2>&1 | quiet_progress
+			--admin-password "$ADMIN_PASSWORD" "${install[@]}" 2>&1 | quiet_progress
 		[ "${PIPESTATUS[0]}" = 0 ] || { log "Creating site $site failed"; return 1; }
 	else
 		log "Migrating site $site"
 		bench_cmd --site "$site" migrate 2>&1 | quiet_progress
 		[ "${PIPESTATUS[0]}" = 0 ] || { log "Migrating site $site failed"; return 1; }
 	fi
+}
+
+# bench_has_erpnext: ERPNext is in the bench, listed in apps.txt, and its Python env imports it.
+bench_has_erpnext() {
+	[ -d "$BENCH_DIR/apps/erpnext" ] && grep -qx erpnext "$BENCH_DIR/sites/apps.txt" 2>/dev/null \
+		&& (cd "$BENCH_DIR/sites" && PYTHONDONTWRITEBYTECODE=1 "$BENCH_DIR/env/bin/python" -c 'import erpnext') >/dev/null 2>&1
+}
+
+# ensure_erpnext: gets ERPNext ($ERPNEXT_REPO@$ERPNEXT_BRANCH) into the bench unless it is there; an
+# interrupted get-app (a directory that does not import) is fetched again over it.
+ensure_erpnext() {
+	bench_has_erpnext && return 0
+	local overwrite=()
+	[ -e "$BENCH_DIR/apps/erpnext" ] && overwrite=(--overwrite)
+	log "Getting ERPNext into the bench from $ERPNEXT_REPO@$ERPNEXT_BRANCH"
+	as_bench bench get-app "${overwrite[@]}" --branch "$ERPNEXT_BRANCH" "$ERPNEXT_REPO" 2>&1 | quiet_progress
+	if [ "${PIPESTATUS[0]}" != 0 ] || ! bench_has_erpnext; then
+		log "Getting ERPNext failed"
+		return 1
+	fi
+}
+
+# erpnext_test_defaults SITE: completes ERPNext's setup wizard the way ERPNext's own tests do (a
+# company, fiscal year, default customer group, territory, price lists), once.
+erpnext_test_defaults() {
+	bench_cmd --site "$1" execute erpnext.setup.utils.before_tests >/dev/null
 }
 
 setup_all() {
