@@ -260,6 +260,11 @@ def _validate_outcome_fields(doc, before) -> None:
 
 
 def _validate_amount(doc) -> None:
+	if doc.get("items"):
+		# with item lines, the amount is their total
+		for row in doc.items:
+			row.amount = flt(row.qty) * flt(row.rate)
+		doc.amount = sum(row.amount for row in doc.items)
 	if (doc.amount or 0) < 0:
 		frappe.throw(_("Amount cannot be negative"), frappe.ValidationError, title=_("Invalid Amount"))
 	if doc.probability is not None and not 0 <= doc.probability <= 100:

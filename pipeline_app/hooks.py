@@ -17,6 +17,11 @@ extend_bootinfo = "pipeline_app.boot.extend_bootinfo"
 before_install = "pipeline_app.install.before_install"
 after_install = "pipeline_app.install.after_install"
 before_uninstall = "pipeline_app.install.before_uninstall"
+# ERPNext, detected: its fields appear with it whichever app comes first and go with either
+# (pipeline_app/erpnext/setup.py)
+after_app_install = ["pipeline_app.erpnext.setup.after_app_install"]
+before_app_uninstall = ["pipeline_app.erpnext.setup.before_app_uninstall"]
+after_migrate = ["pipeline_app.erpnext.setup.after_migrate"]
 
 # Permissions: team-scoped rows on every path (see pipeline_app/permissions.py)
 # -----------

@@ -4,6 +4,8 @@ is created only when missing, so their edits survive upgrades; patches call the 
 import frappe
 from frappe import _
 
+from pipeline_app.erpnext import setup as erpnext_setup
+
 ROLES = ("Pipeline User", "Pipeline Manager")
 WORKFLOW_NAME = "Pipeline Opportunity Outcome"
 WORKFLOW_STATES = {  # state: style
@@ -44,6 +46,7 @@ def after_install():
 	create_lost_reasons()
 	grant_contact_access()
 	create_settings()
+	erpnext_setup.after_install()
 
 
 def create_settings():
@@ -131,6 +134,7 @@ def grant_contact_access():
 def before_uninstall():
 	"""Removes what the install hooks made (Frappe removes the module's doctypes and workspace, and
 	commits after this hook)."""
+	erpnext_setup.before_app_uninstall("pipeline_app")
 	for workflow in frappe.get_all("Workflow", {"document_type": "Pipeline Opportunity"}, pluck="name"):
 		frappe.delete_doc("Workflow", workflow, force=True, ignore_permissions=True)
 	frappe.db.delete("Custom DocPerm", {"role": ("in", ROLES)})

@@ -1,0 +1,160 @@
+"""ERPNext detected, never required: the fields each app gets on the other's doctypes are there while
+both apps are installed, whichever came first, and go (columns included) when either is uninstalled.
+Runs on the ERPNext site only (marker `erpnext`)."""
+
+import json
+import os
+import subprocess
+
+import frappe
+import pytest
+from frappe.tests.utils import FrappeTestCase
+
+from pipeline_app.erpnext import LINKED_DOCTYPES, OPPORTUNITY_LINK_FIELD
+from pipeline_app.erpnext.setup import create_erpnext_fields, remove_erpnext_fields
+
+pytestmark = pytest.mark.erpnext
+
+OPPORTUNITY_FIELDS = {"customer": "Customer", "prospect": "Prospect", "lead": "Lead", "company": "Company"}
+
+
+def erpnext_fields_state() -> dict:
+	frappe.clear_cache()
+	opportunity = frappe.get_meta("Pipeline Opportunity")
+	return {
+		"opportunity": {
+			name: (opportunity.get_field(name) or frappe._dict()).get("options")
+			for name in OPPORTUNITY_FIELDS
+		},
+		"columns": [frappe.db.has_column("Pipeline Opportunity", name) for name in OPPORTUNITY_FIELDS]
+		+ [frappe.db.has_column(doctype, OPPORTUNITY_LINK_FIELD) for doctype in LINKED_DOCTYPES],
+		"linked": {
+			doctype: (frappe.get_meta(doctype).get_field(OPPORTUNITY_LINK_FIELD) or frappe._dict()).get(
+				"options"
+			)
+			for doctype in LINKED_DOCTYPES
+		},
+		"item": (
+			frappe.get_meta("Pipeline Opportunity Item").get_field("item").fieldtype,
+			frappe.get_meta("Pipeline Opportunity Item").get_field("item").options,
+		),
+	}
+
+
+PRESENT = {
+	"opportunity": OPPORTUNITY_FIELDS,
+	"columns": [True] * 7,
+	"linked": dict.fromkeys(LINKED_DOCTYPES, "Pipeline Opportunity"),
+	"item": ("Link", "Item"),
+}
+ABSENT = {
+	"opportunity": dict.fromkeys(OPPORTUNITY_FIELDS),
+	"columns": [False] * 7,
+	"linked": dict.fromkeys(LINKED_DOCTYPES),
+	"item": ("Data", None),
+}
+
+
+class TestErpnextFields(FrappeTestCase):
+	def test_erpnext_installed_first_then_the_app_has_the_fields(self):
+		# scripts/test installs erpnext, then pipeline_app, on this site
+		apps = frappe.get_installed_apps()
+		self.assertLess(apps.index("erpnext"), apps.index("pipeline_app"))
+		self.assertEqual(erpnext_fields_state(), PRESENT)
+
+	def test_install_hooks_are_wired(self):
+		self.assertIn("pipeline_app.erpnext.setup.after_app_install", frappe.get_hooks("after_app_install"))
+		self.assertIn(
+			"pipeline_app.erpnext.setup.before_app_uninstall", frappe.get_hooks("before_app_uninstall")
+		)
+
+	def test_fields_go_with_their_columns_and_come_back(self):
+		"""What ERPNext's uninstall runs (before_app_uninstall('erpnext')), then a reinstall."""
+		from pipeline_app.erpnext.setup import after_app_install, before_app_uninstall
+
+		frappe.db.commit()
+		try:
+			before_app_uninstall("erpnext")
+			frappe.db.commit()
+			self.assertEqual(erpnext_fields_state(), ABSENT)
+			self.assertFalse(frappe.db.exists("Custom Field", {"fieldname": OPPORTUNITY_LINK_FIELD}))
+			self.assertFalse(frappe.db.exists("Property Setter", {"doc_type": "Pipeline Opportunity Item"}))
+			after_app_install("erpnext")
+			frappe.db.commit()
+			self.assertEqual(erpnext_fields_state(), PRESENT)
+		finally:
+			create_erpnext_fields()
+			frappe.db.commit()
+
+	def test_creating_the_fields_twice_changes_nothing(self):
+		create_erpnext_fields()
+		create_erpnext_fields()
+		self.assertEqual(frappe.db.count("Custom Field", {"fieldname": OPPORTUNITY_LINK_FIELD}), 3)
+		self.assertEqual(erpnext_fields_state(), PRESENT)
+
+
+class TestAppFirstThenErpnext(FrappeTestCase):
+	"""A scratch site: pipeline_app installed first, ERPNext second (after_app_install), then the app
+	uninstalled (ERPNext's doctypes lose the app's field and column, ERPNext keeps working)."""
+
+	SITE = "pipeline-erpnext-scratch.localhost"
+
+	def bench(self, *args, check=True):
+		return subprocess.run(
+			["bench", *args], cwd="..", capture_output=True, text=True, check=check, timeout=1200
+		)
+
+	def site_value(self, expression: str):
+		result = subprocess.run(
+			[
+				"../env/bin/python",
+				"-c",
+				(
+					"import frappe, json;"
+					f"frappe.init(site='{self.SITE}', sites_path='.');frappe.connect();"
+					"from pipeline_app.tests.test_erpnext_setup import erpnext_fields_state;"
+					f"print('@@' + json.dumps({expression}, default=str))"
+				),
+			],
+			capture_output=True,
+			text=True,
+			check=True,
+			timeout=300,
+		)
+		return json.loads(result.stdout.rsplit("@@", 1)[1])
+
+	def test_app_first_then_erpnext_then_app_uninstalled(self):
+		password = os.environ.get("DB_ROOT_PASSWORD", "pipeline-root")
+		drop = ("drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password)
+		self.bench(*drop, check=False)
+		try:
+			self.bench(
+				"new-site",
+				self.SITE,
+				"--force",
+				"--db-root-password",
+				password,
+				"--admin-password",
+				"admin",
+				"--install-app",
+				"pipeline_app",
+				"--install-app",
+				"erpnext",
+			)
+			state = self.site_value("[frappe.get_installed_apps(), erpnext_fields_state()]")
+			self.assertEqual(state[0], ["frappe", "pipeline_app", "erpnext"])
+			self.assertEqual(state[1], json.loads(json.dumps(PRESENT)))
+
+			self.bench("--site", self.SITE, "uninstall-app", "pipeline_app", "--yes", "--no-backup")
+			left = self.site_value(
+				"[frappe.get_installed_apps(),"
+				" [frappe.db.has_column(d, 'pipeline_opportunity') for d in ('Quotation', 'Sales Order', 'Project')],"
+				" frappe.db.count('Custom Field', {'fieldname': 'pipeline_opportunity'}),"
+				" frappe.db.count('Custom Field', {'dt': 'Pipeline Opportunity'}),"
+				" frappe.db.count('Property Setter', {'doc_type': 'Pipeline Opportunity Item'}),"
+				" frappe.get_meta('Quotation').get_field('pipeline_opportunity') is None,"
+				" len(frappe.get_all('Quotation', limit=1)) >= 0]"
+			)
+			self.assertEqual(left, [["frappe", "erpnext"], [False, False, False], 0, 0, 0, True, True])
+		finally:
+			self.bench(*drop, check=False)
