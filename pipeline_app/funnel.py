@@ -293,9 +293,12 @@ def _validate_owner(doc, team_changed: bool) -> None:
 
 def record_changes(doc) -> None:
 	"""Logs each stage and status change (from, to, who, when) as a Pipeline Stage Change, the
-	append-only history that time-in-stage reports read. Called after every insert and save."""
+	append-only history that time-in-stage reports read. Called after every insert and save. A move
+	caused by another document (an ERPNext quotation or order) names it: `doc.flags.caused_by` is
+	its (doctype, name)."""
 	before = doc.get_doc_before_save()
 	now = now_datetime()
+	caused_by_doctype, caused_by = doc.flags.caused_by or (None, None)
 	for change_type, fieldname in (("Stage", "stage"), ("Status", "status")):
 		old = before.get(fieldname) if before is not None else None
 		new = doc.get(fieldname)
@@ -310,5 +313,7 @@ def record_changes(doc) -> None:
 					"to_value": new,
 					"changed_by": frappe.session.user,
 					"changed_on": now,
+					"caused_by_doctype": caused_by_doctype,
+					"caused_by": caused_by,
 				}
 			).insert(ignore_permissions=True, ignore_links=True)

@@ -104,6 +104,20 @@ doc_events = {
 	"Communication": {
 		"after_insert": "pipeline_app.automation.conversations.on_communication",
 	},
+	# ERPNext (pipeline_app/erpnext/outcomes.py): links to opportunities checked, outcomes follow
+	"Quotation": {
+		"validate": "pipeline_app.erpnext.outcomes.check_opportunity_link",
+		"on_submit": "pipeline_app.erpnext.outcomes.on_quotation_submit",
+		"on_update_after_submit": "pipeline_app.erpnext.outcomes.on_quotation_update_after_submit",
+	},
+	"Sales Order": {
+		"validate": "pipeline_app.erpnext.outcomes.check_opportunity_link",
+		"on_submit": "pipeline_app.erpnext.outcomes.on_sales_order_submit",
+		"on_cancel": "pipeline_app.erpnext.outcomes.on_sales_order_cancel",
+	},
+	"Project": {
+		"validate": "pipeline_app.erpnext.outcomes.check_opportunity_link",
+	},
 }
 
 scheduler_events = {

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import frappe
 from frappe import _
 
+from pipeline_app.erpnext import LINKED_DOCTYPES
 from pipeline_app.teams import get_readable_teams
 
 NO_ROWS = "1=0"
@@ -184,6 +185,9 @@ CHILD_REFERENCES = {
 	"Event": ("Event Participants", "reference_doctype", "reference_docname"),
 }
 NOT_REFERENCES = frozenset(("User Permission", "Permission Inspector", "DocType", "Customize Form"))
+# ERPNext's Quotation, Sales Order and Project keep ERPNext's permissions: their link to an opportunity
+# is checked when set or changed, by their own validate (pipeline_app.erpnext.outcomes)
+LINKED_ERPNEXT_DOCTYPES = frozenset(LINKED_DOCTYPES)
 
 
 def reference_fields(doctype: str) -> tuple[list[tuple[str, str, bool]], list]:
@@ -204,7 +208,8 @@ def reference_fields(doctype: str) -> tuple[list[tuple[str, str, bool]], list]:
 				if df.options
 			]
 			pairs += [(*pair, False) for pair in DATA_REFERENCES.get(doctype, ())]
-		links = [df for df in meta.get_link_fields() if df.options in TEAM_FIELD]
+		if doctype not in LINKED_ERPNEXT_DOCTYPES:
+			links = [df for df in meta.get_link_fields() if df.options in TEAM_FIELD]
 	cache[doctype] = (pairs, links)
 	return cache[doctype]
 

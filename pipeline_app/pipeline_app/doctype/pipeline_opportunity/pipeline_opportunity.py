@@ -33,6 +33,14 @@ class PipelineOpportunity(TeamScopedDocument):
 		for field in SERVER_MANAGED_FIELDS:
 			self.set(field, before.get(field) if before else None)
 
+	def load_doc_before_save(self, *, raise_exception: bool = False):
+		super().load_doc_before_save(raise_exception=raise_exception)
+		# a save that ignores permissions (an automation run for a user outside the team, such as an
+		# ERPNext user submitting an order) ignores them on its stored copy too, which Frappe's
+		# workflow check reads
+		if self.flags.ignore_permissions and self._doc_before_save:
+			self._doc_before_save.flags.ignore_permissions = True
+
 	def on_update(self):
 		record_changes(self)
 		sync_owner_assignment(self)
