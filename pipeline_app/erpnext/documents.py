@@ -127,7 +127,8 @@ def set_customer_and_company(opp) -> None:
 def customer_for_contact(contact: str | None) -> str:
 	"""The Customer the contact is linked to, or a new one named after the contact's organisation (or
 	the contact), linked to it. Never two for one contact: the contact's row is locked first, and the
-	link read under the lock sees what a concurrent request committed."""
+	link read under the lock sees what a concurrent request committed (tested with simultaneous
+	requests)."""
 	if not contact:
 		frappe.throw(
 			_("The opportunity needs a customer or a contact to make the customer from"),
@@ -142,6 +143,10 @@ def customer_for_contact(contact: str | None) -> str:
 		for_update=True,
 	)
 	if existing:
+		if not frappe.db.exists("Customer", existing):
+			# made by a request that committed after this transaction's snapshot began (the locking
+			# read above sees it, plain reads do not): nothing is written yet, start a fresh snapshot
+			frappe.db.commit()
 		return existing
 	contact_doc = frappe.get_doc("Contact", contact)
 	organisation = (contact_doc.company_name or "").strip()

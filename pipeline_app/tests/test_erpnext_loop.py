@@ -5,6 +5,7 @@ only (marker `erpnext`). HTTP tests commit their data (the web server is another
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import frappe
 import pytest
@@ -144,6 +145,34 @@ class TestDocumentsFromAnOpportunity(ErpnextHttpCase):
 					"link_name": customer,
 				},
 			)
+		)
+
+	def test_simultaneous_documents_for_one_contact_make_one_customer(self):
+		first = self.deal()
+		others = [make_deal(self.team, items=[(self.item, 1, 10)], company=self.company) for _ in range(2)]
+		for doc in others:
+			frappe.db.set_value("Pipeline Opportunity", doc.name, "contact", first.contact)
+		frappe.db.commit()
+		names = [first.name] + [doc.name for doc in others]
+		clients = [Client(self.client.session.headers["Authorization"]) for _ in names]
+
+		with ThreadPoolExecutor(max_workers=len(names)) as pool:
+			responses = list(
+				pool.map(
+					lambda pair: pair[0].call(f"{LOOP}.make_quotation", opportunity=pair[1]),
+					zip(clients, names, strict=True),
+				)
+			)
+		for response in responses:
+			self.assertEqual(response.status_code, 200, response.text[:500])
+		frappe.db.rollback()
+		customers = {frappe.db.get_value("Pipeline Opportunity", name, "customer") for name in names}
+		self.assertEqual(len(customers), 1)
+		self.assertEqual(
+			frappe.db.count(
+				"Dynamic Link", {"parenttype": "Contact", "parent": first.contact, "link_doctype": "Customer"}
+			),
+			1,
 		)
 
 	def test_sales_order_and_project_from_an_opportunity(self):
