@@ -94,8 +94,12 @@ doc_events = {
 		"on_update": "pipeline_app.automation.appointments.on_appointment_update",
 	},
 	"Pipeline Opportunity": {
-		# values Frappe v15 lets through to the database (dangling fetched links, bad dates, ...)
-		"before_validate": "pipeline_app.validation.check_document_values",
+		# values Frappe v15 lets through to the database (dangling fetched links, bad dates, ...);
+		# with ERPNext, item lines without a rate take the price list's (pipeline_app/erpnext/prices.py)
+		"before_validate": [
+			"pipeline_app.validation.check_document_values",
+			"pipeline_app.erpnext.prices.fill_item_rates",
+		],
 		"on_update": "pipeline_app.automation.appointments.on_opportunity_update",
 	},
 	"Pipeline Team": {

@@ -5,7 +5,7 @@ hook for ERPNext installed later) and on every migrate; removed, columns include
 is uninstalled (the app's before_uninstall, Frappe's before_app_uninstall hook).
 
 On Pipeline Opportunity: `customer`, `prospect`, `lead`, `company`; the item lines' `item` (Data on
-bare Frappe) becomes a Link to Item. On Quotation, Sales Order and Project: `pipeline_opportunity`.
+bare Frappe) becomes a Link to Item. On Pipeline Team: `selling_price_list`. On Quotation, Sales Order and Project: `pipeline_opportunity`.
 """
 
 import frappe
@@ -61,6 +61,16 @@ def custom_fields() -> dict[str, list[dict]]:
 			},
 		],
 	}
+	fields["Pipeline Team"] = [
+		{
+			"fieldname": "selling_price_list",
+			"fieldtype": "Link",
+			"label": _("Selling Price List"),
+			"options": "Price List",
+			"insert_after": "quotation_sent_stage",
+			"description": _("Item lines without a rate take it from here (else from Selling Settings)."),
+		}
+	]
 	insert_after = {"Quotation": "order_type", "Sales Order": "order_type", "Project": "project_type"}
 	for doctype in LINKED_DOCTYPES:
 		fields[doctype] = [
@@ -95,7 +105,7 @@ def create_erpnext_fields() -> None:
 		make_property_setter(
 			doctype, fieldname, prop, value, property_type, validate_fields_for_doctype=False
 		)
-	for doctype in (OPPORTUNITY, ITEM_ROW, *LINKED_DOCTYPES):
+	for doctype in (OPPORTUNITY, ITEM_ROW, "Pipeline Team", *LINKED_DOCTYPES):
 		frappe.clear_cache(doctype=doctype)
 
 
@@ -113,7 +123,7 @@ def remove_erpnext_fields() -> None:
 				frappe.cache.hdel("table_columns", f"tab{doctype}")
 	for doctype, fieldname, prop, _value, _type in PROPERTY_SETTERS:
 		frappe.db.delete("Property Setter", {"doc_type": doctype, "field_name": fieldname, "property": prop})
-	for doctype in (OPPORTUNITY, ITEM_ROW, *LINKED_DOCTYPES):
+	for doctype in (OPPORTUNITY, ITEM_ROW, "Pipeline Team", *LINKED_DOCTYPES):
 		frappe.clear_cache(doctype=doctype)
 
 
