@@ -55,7 +55,9 @@ override_whitelisted_methods = {
 	"frappe.client.get_count": "pipeline_app.overrides.get_count",
 	# tells whether any name exists
 	"frappe.client.validate_link": "pipeline_app.overrides.validate_link",
-	# the sidebar's Assigned To counts read the doctype without permission
+	# the sidebar's Assigned To counts read the doctype without permission, and so do the form's
+	# Connections counts of the doctypes the caller names (a Customer's opportunities)
+	"frappe.desk.notifications.get_open_count": "pipeline_app.overrides.get_open_count",
 	"frappe.desk.listview.get_group_by_count": "pipeline_app.overrides.get_group_by_count",
 	# ignore_user_permissions=1 skips every permission check
 	"frappe.desk.search.search_link": "pipeline_app.overrides.search_link",

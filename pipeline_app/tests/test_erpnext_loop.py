@@ -344,3 +344,29 @@ class TestOutcomeHooksCostNothingUnlinked(FrappeTestCase):
 			outcomes.on_sales_order_submit(order)
 			outcomes.on_sales_order_cancel(order)
 			outcomes.check_opportunity_link(order)
+
+
+class TestCustomerConnections(ErpnextHttpCase):
+	def test_a_customers_connections_count_only_the_users_teams_opportunities(self):
+		"""Frappe counts the documents of any doctype the caller names in `items` without permission."""
+		theirs = self.deal(self.other_team)
+		customer = frappe.get_doc(
+			{"doctype": "Customer", "customer_name": f"Shared {frappe.generate_hash(length=6)}"}
+		).insert(ignore_permissions=True)
+		frappe.db.set_value("Pipeline Opportunity", theirs.name, "customer", customer.name)
+		frappe.db.commit()
+
+		def count(client):
+			response = client.call(
+				"frappe.desk.notifications.get_open_count",
+				"GET",
+				doctype="Customer",
+				name=customer.name,
+				items=["Pipeline Opportunity"],
+			)
+			self.assertEqual(response.status_code, 200, response.text[:300])
+			found = response.json()["message"]["count"]["external_links_found"]
+			return next(entry["count"] for entry in found if entry["doctype"] == "Pipeline Opportunity")
+
+		self.assertEqual(count(self.client), 0)
+		self.assertEqual(count(self.other_client), 1)
