@@ -13,6 +13,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from pipeline_app.automation import add_timeline_notes_in_bulk
 from pipeline_app.realtime import publish_team_refresh
 
 DOCTYPE = "Pipeline Opportunity"
@@ -95,25 +96,7 @@ def _unassign(names: list[str], user: str, note: str) -> None:
 		.run()
 	)
 	_cancel_todos(names, user)
-	frappe.db.bulk_insert(
-		"Comment",
-		[
-			"name",
-			"comment_type",
-			"reference_doctype",
-			"reference_name",
-			"content",
-			"comment_email",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-		],
-		[
-			(frappe.generate_hash(length=12), "Info", DOCTYPE, name, note, actor, now, now, actor, actor)
-			for name in names
-		],
-	)
+	add_timeline_notes_in_bulk(names, note, actor, now)
 
 
 def _cancel_todos(names: list[str], user: str) -> None:

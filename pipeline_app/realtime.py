@@ -68,11 +68,8 @@ def emit_after_commit(event: str, message: dict, users) -> None:
 		frappe.publish_realtime(event, message, user=user, after_commit=True)
 
 
-def notify_readers(doc) -> None:
-	"""Replacement for Document.notify_update: doc_update to the document's room (readers only) and
-	list_update to each reader's own room instead of the doctype's room."""
-	if frappe.flags.in_patch or frappe.flags.in_install:
-		return
+def publish_doc_update(doc) -> None:
+	"""doc_update to the document's own room, which Frappe lets only its readers join."""
 	frappe.publish_realtime(
 		"doc_update",
 		{"modified": doc.modified, "doctype": doc.doctype, "name": doc.name},
@@ -80,6 +77,14 @@ def notify_readers(doc) -> None:
 		docname=doc.name,
 		after_commit=True,
 	)
+
+
+def notify_readers(doc) -> None:
+	"""Replacement for Document.notify_update: doc_update to the document's room (readers only) and
+	list_update to each reader's own room instead of the doctype's room."""
+	if frappe.flags.in_patch or frappe.flags.in_install:
+		return
+	publish_doc_update(doc)
 	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
 	for user in readers_of(doc):
 		# publish_realtime always sends list_update to the doctype's room: emit it directly
@@ -130,13 +135,7 @@ def send_held_list_update(doc, method=None) -> None:
 	"""doc_events "*" on_change: the held update goes to the readers of that record only."""
 	if not doc.flags.pop("pipeline_list_update", None):
 		return
-	frappe.publish_realtime(
-		"doc_update",
-		{"modified": doc.modified, "doctype": doc.doctype, "name": doc.name},
-		doctype=doc.doctype,
-		docname=doc.name,
-		after_commit=True,
-	)
+	publish_doc_update(doc)
 	team = referenced_team(doc)
 	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
 	for user in readers_of(doc, team) if team else ["Administrator"]:

@@ -42,6 +42,40 @@ def add_timeline_note(doc, text: str) -> None:
 	doc.add_comment("Info", text)
 
 
+def add_timeline_notes_in_bulk(names: list[str], note: str, actor: str, when) -> None:
+	"""The same Info comment on many opportunities' timelines in one statement (bulk jobs)."""
+	frappe.db.bulk_insert(
+		"Comment",
+		[
+			"name",
+			"comment_type",
+			"reference_doctype",
+			"reference_name",
+			"content",
+			"comment_email",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
+		[
+			(
+				frappe.generate_hash(length=12),
+				"Info",
+				"Pipeline Opportunity",
+				name,
+				note,
+				actor,
+				when,
+				when,
+				actor,
+				actor,
+			)
+			for name in names
+		],
+	)
+
+
 def stage_label(stage: str | None) -> str:
 	return frappe.get_cached_value("Funnel Stage", stage, "stage_name") if stage else ""
 

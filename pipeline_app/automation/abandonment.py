@@ -23,7 +23,7 @@ from frappe.query_builder.functions import Coalesce
 from frappe.utils import add_days, now_datetime
 
 from pipeline_app.assignments import close_assignments_in_bulk
-from pipeline_app.automation import notify
+from pipeline_app.automation import add_timeline_notes_in_bulk, notify
 from pipeline_app.automation.isolation import isolated_row
 from pipeline_app.realtime import publish_team_refresh
 
@@ -198,36 +198,7 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 			for name in names
 		],
 	)
-	frappe.db.bulk_insert(
-		"Comment",
-		[
-			"name",
-			"comment_type",
-			"reference_doctype",
-			"reference_name",
-			"content",
-			"comment_email",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-		],
-		[
-			(
-				frappe.generate_hash(length=12),
-				"Info",
-				"Pipeline Opportunity",
-				name,
-				note,
-				user,
-				now,
-				now,
-				user,
-				user,
-			)
-			for name in names
-		],
-	)
+	add_timeline_notes_in_bulk(names, note, user, now)
 	return list(rows)
 
 
