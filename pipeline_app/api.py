@@ -239,6 +239,7 @@ def get_stage_cards(
 		cards = board.get_cards_after(team, stage, after, filters, limit)
 	else:
 		cards = board.get_cards(team, [stage], filters, max(cint(start), 0), limit)
+	board.attach_documents(cards)
 	return {"cards": cards, "users": board.get_user_details(c.opportunity_owner for c in cards)}
 
 

@@ -14,6 +14,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, now_datetime
 
+from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
 from pipeline_app.validation import parse_json_argument
 
@@ -193,6 +194,7 @@ def get_board_data(team_doc, filters: dict, limit: int) -> dict:
 	stages = get_team_stages(team)  # the order the rules use: the first column is where new cards land
 	totals = get_column_totals(team, filters)
 	cards = get_cards(team, [stage.name for stage in stages], filters, 0, limit)
+	attach_documents(cards)
 	by_stage = {}
 	for card in cards:
 		by_stage.setdefault(card.stage, []).append(card)
@@ -214,6 +216,8 @@ def get_board_data(team_doc, filters: dict, limit: int) -> dict:
 			"name": team,
 			"currency": team_doc.currency,
 			"deal_amount_enabled": team_doc.deal_amount_enabled,
+			# with ERPNext, the Won dialog says whether an order will decide the win
+			"win_on_sales_order": team_doc.win_on_sales_order,
 			"members": members,
 		},
 		"columns": columns,
@@ -254,8 +258,13 @@ def get_user_details(users) -> dict[str, dict]:
 	return {row.name: {"full_name": row.full_name or row.name, "image": row.user_image} for row in rows}
 
 
-def card_from_doc(doc) -> dict:
-	return {field: doc.get(field) for field in CARD_FIELDS}
+def card_from_doc(doc, documents: bool = True) -> dict:
+	"""The card of an opportunity; with ERPNext, `documents` adds the badges of its latest Quotation
+	and Sales Order that the session user may read."""
+	card = {field: doc.get(field) for field in CARD_FIELDS}
+	if documents:
+		attach_documents([card])
+	return card
 
 
 def clamp_limit(limit) -> int:

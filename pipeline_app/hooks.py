@@ -11,6 +11,12 @@ export_python_type_annotations = True
 # (the board itself loads pipeline_board.bundle.js on its page only)
 app_include_js = "pipeline_app.bundle.js"
 extend_bootinfo = "pipeline_app.boot.extend_bootinfo"
+# ERPNext's Lead and Opportunity forms: Convert to Pipeline Opportunity (pipeline_app/erpnext/conversion.py);
+# Frappe loads these only for doctypes that exist, so bare Frappe never sees them
+doctype_js = {
+	"Lead": "public/js/erpnext_conversion.js",
+	"Opportunity": "public/js/erpnext_conversion.js",
+}
 
 # Installation
 # ------------
@@ -111,15 +117,20 @@ doc_events = {
 		"after_insert": "pipeline_app.automation.conversations.on_communication",
 	},
 	# ERPNext (pipeline_app/erpnext/outcomes.py): links to opportunities checked, outcomes follow
+	# and their cards' badges follow them (pipeline_app/erpnext/linked.py)
 	"Quotation": {
 		"validate": "pipeline_app.erpnext.outcomes.check_opportunity_link",
 		"on_submit": "pipeline_app.erpnext.outcomes.on_quotation_submit",
 		"on_update_after_submit": "pipeline_app.erpnext.outcomes.on_quotation_update_after_submit",
+		"on_change": "pipeline_app.erpnext.linked.on_document_change",
+		"after_delete": "pipeline_app.erpnext.linked.on_document_change",
 	},
 	"Sales Order": {
 		"validate": "pipeline_app.erpnext.outcomes.check_opportunity_link",
 		"on_submit": "pipeline_app.erpnext.outcomes.on_sales_order_submit",
 		"on_cancel": "pipeline_app.erpnext.outcomes.on_sales_order_cancel",
+		"on_change": "pipeline_app.erpnext.linked.on_document_change",
+		"after_delete": "pipeline_app.erpnext.linked.on_document_change",
 	},
 	"Project": {
 		"validate": "pipeline_app.erpnext.outcomes.check_opportunity_link",

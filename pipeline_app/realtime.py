@@ -16,6 +16,7 @@ import frappe
 from frappe.realtime import emit_via_redis, get_user_room
 
 from pipeline_app.board import card_from_doc
+from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
 from pipeline_app.teams import MANAGER_ROLES
 
@@ -148,11 +149,11 @@ def publish_opportunity(doc, action: str = "update") -> None:
 	if frappe.flags.in_patch or frappe.flags.in_install:
 		return
 	before = doc.get_doc_before_save() if action == "update" else None
-	previous = card_from_doc(before) if before is not None else None
-	card = None if action == "delete" else card_from_doc(doc)
+	previous = card_from_doc(before, documents=False) if before is not None else None
+	card = None if action == "delete" else card_from_doc(doc, documents=False)
 	readers = readers_of(doc)
 	message = {"action": action, "name": doc.name, "team": doc.team, "card": card, "previous": previous}
-	emit_after_commit(BOARD_EVENT, message, readers)
+	emit_card(message, readers)
 	if before is not None and before.team != doc.team:
 		left = [user for user in readers_of(before) if user not in readers]
 		gone = {"action": "delete", "name": doc.name, "team": before.team, "card": None, "previous": previous}
@@ -160,20 +161,33 @@ def publish_opportunity(doc, action: str = "update") -> None:
 
 
 def publish_opportunity_names(names) -> None:
-	"""Cards changed by a bulk statement (messages): send their current state."""
+	"""Cards changed by a bulk statement (messages) or by a document made for them (a Quotation):
+	send their current state."""
 	for name in names:
 		doc = frappe.get_doc("Pipeline Opportunity", name)
-		emit_after_commit(
-			BOARD_EVENT,
-			{
-				"action": "update",
-				"name": doc.name,
-				"team": doc.team,
-				"card": card_from_doc(doc),
-				"previous": None,
-			},
-			readers_of(doc),
-		)
+		message = {
+			"action": "update",
+			"name": doc.name,
+			"team": doc.team,
+			"card": card_from_doc(doc, documents=False),
+			"previous": None,
+		}
+		emit_card(message, readers_of(doc))
+
+
+def emit_card(message: dict, readers) -> None:
+	"""A card event to its readers; with ERPNext, each reader's card carries the badges of the
+	documents that reader may read (readers who see the same badges share one message)."""
+	documents = documents_by_reader(message["name"], readers) if message["card"] else None
+	if documents is None:
+		emit_after_commit(BOARD_EVENT, message, readers)
+		return
+	groups: dict[str, tuple[list, list[str]]] = {}
+	for user in readers:
+		key = ",".join(f"{item['doctype']}:{item['name']}" for item in documents[user])
+		groups.setdefault(key, (documents[user], []))[1].append(user)
+	for visible, users in groups.values():
+		emit_after_commit(BOARD_EVENT, {**message, "card": {**message["card"], "documents": visible}}, users)
 
 
 def publish_team_refresh(team: str, stage: str | None = None) -> None:

@@ -9,7 +9,7 @@ from frappe import _
 from frappe.utils import getdate, today
 
 from pipeline_app.erpnext import OPPORTUNITY_LINK_FIELD, erpnext_installed
-from pipeline_app.funnel import ABANDONED, LOST
+from pipeline_app.funnel import ABANDONED, LOST, OPEN, WON
 
 OPPORTUNITY = "Pipeline Opportunity"
 ITEM_ROW = "Pipeline Opportunity Item"
@@ -30,6 +30,46 @@ def make_sales_order(opportunity: str) -> dict:
 @frappe.whitelist(methods=["POST"])
 def make_project(opportunity: str) -> dict:
 	return make_document(opportunity, "Project")
+
+
+# the Won dialog's choices: the document made (none: just close)
+WIN_DOCUMENTS = ("Quotation", "Sales Order", "Project")
+
+
+@frappe.whitelist(methods=["POST"])
+def win_opportunity(
+	opportunity: str, document: str | None = None, expected_modified: str | None = None
+) -> dict:
+	"""The Won dialog of the form and the board: make a Quotation, a Sales Order or a Project for the
+	opportunity, or no document (just close). With a Quotation or Sales Order, where the team lets the
+	order decide (its *win on sales order* switch), the opportunity stays open and is won when ERPNext
+	submits the order; otherwise it is Won now. One transaction: refused, nothing is made. When
+	`expected_modified` is not the opportunity's, someone changed it meanwhile: HTTP 409 with the card,
+	as for the board's other writes."""
+	from pipeline_app.api import _conflict, _is_stale, _locked_opportunity
+	from pipeline_app.board import card_from_doc
+	from pipeline_app.erpnext.outcomes import team_switches
+
+	document = document or None
+	if document is not None and document not in WIN_DOCUMENTS:
+		frappe.throw(
+			_("Choose what to make: {0}, or nothing").format(", ".join(_(d) for d in WIN_DOCUMENTS)),
+			title=_("Invalid Document"),
+		)
+	opp = _locked_opportunity(opportunity)
+	if _is_stale(opp, expected_modified):
+		return _conflict(opp)
+	if document and opp.status in (LOST, ABANDONED):
+		# winning a closed deal with a document: it is open again while the document is made
+		opp.status = OPEN
+		opp.save()
+	made = make_document(opp.name, document) if document else None
+	wins_later = document in ("Quotation", "Sales Order") and bool(team_switches(opp.team).win_on_sales_order)
+	opp.reload()
+	if not wins_later and opp.status != WON:
+		opp.status = WON
+		opp.save()
+	return {"card": card_from_doc(opp), "document": made, "won": opp.status == WON}
 
 
 def make_document(opportunity: str, doctype: str) -> dict:

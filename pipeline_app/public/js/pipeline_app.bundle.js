@@ -38,6 +38,87 @@ pipeline_app.ask_outcome = function (status, title) {
 	});
 };
 
+// With ERPNext, the Won dialog of the form and the board: what to make for the deal. Resolves with
+// the doctype to make ("" to just close), or null when the dialog is closed.
+pipeline_app.WIN_DOCUMENTS = ["Quotation", "Sales Order", "Project"];
+
+pipeline_app.ask_win = function ({ win_on_sales_order }) {
+	const makeable = pipeline_app.WIN_DOCUMENTS.filter((doctype) =>
+		frappe.model.can_create(doctype)
+	);
+	const NOTHING = "close";
+	const outcome = (choice) => {
+		if (choice === NOTHING) return __("The opportunity is marked Won.");
+		if (choice === "Project")
+			return __("A Project is made and the opportunity is marked Won.");
+		if (win_on_sales_order)
+			return choice === "Quotation"
+				? __(
+						"A draft Quotation is made. The opportunity stays open and is won when the quotation is ordered."
+				  )
+				: __(
+						"A draft Sales Order is made. The opportunity stays open and is won when the order is submitted."
+				  );
+		return __("A draft {0} is made and the opportunity is marked Won.", [__(choice)]);
+	};
+	return new Promise((resolve) => {
+		let answered = false;
+		const dialog = new frappe.ui.Dialog({
+			title: __("Won"),
+			fields: [
+				{
+					fieldname: "document",
+					fieldtype: "Select",
+					label: __("Make"),
+					reqd: 1,
+					options: [
+						...makeable.map((doctype) => ({ value: doctype, label: __(doctype) })),
+						{ value: NOTHING, label: __("Nothing, just close") },
+					],
+					default: makeable[0] || NOTHING,
+					change: () => dialog.set_df_property("outcome", "options", describe()),
+				},
+				{ fieldname: "outcome", fieldtype: "HTML" },
+			],
+			primary_action_label: __("Won"),
+			primary_action(values) {
+				answered = true;
+				dialog.hide();
+				resolve(values.document === NOTHING ? "" : values.document);
+			},
+		});
+		const describe = () =>
+			`<p class="text-muted pb-win-outcome">${frappe.utils.escape_html(
+				outcome(dialog.get_value("document"))
+			)}</p>`;
+		dialog.onhide = () => !answered && resolve(null);
+		dialog.show();
+		dialog.set_df_property("outcome", "options", describe());
+	});
+};
+
+// After the Won dialog: says what was made, with a link to it.
+pipeline_app.show_win_result = function (result) {
+	const esc = frappe.utils.escape_html;
+	if (!result.document) {
+		frappe.show_alert({ message: __("Marked Won"), indicator: "green" });
+		return;
+	}
+	const { doctype, name } = result.document;
+	const link = `<a href="/app/${frappe.router.slug(doctype)}/${encodeURIComponent(name)}">${esc(
+		__(doctype)
+	)} ${esc(name)}</a>`;
+	frappe.show_alert(
+		{
+			message: result.won
+				? __("Marked Won; {0} made", [link])
+				: __("{0} made; the opportunity is won when its order is submitted", [link]),
+			indicator: "green",
+		},
+		10
+	);
+};
+
 // The filters of the team reports (Time in Stage, Funnel Conversion): a team, a period, an owner.
 pipeline_app.team_report_filters = function (from_label, to_label) {
 	return [

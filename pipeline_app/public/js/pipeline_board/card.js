@@ -32,6 +32,40 @@ function follow_up_chip(card) {
 		${esc(moment(due).format("D MMM HH:mm"))}</span>`;
 }
 
+// With ERPNext: the latest Quotation and Sales Order of the card (server: erpnext/linked.py)
+const DOCUMENT_COLOR = {
+	Draft: "gray",
+	Ordered: "green",
+	Completed: "green",
+	"To Bill": "green",
+	Closed: "green",
+	Lost: "red",
+	Expired: "red",
+};
+
+function document_badges(card) {
+	return (card.documents || [])
+		.map(
+			(d) => `<span class="pb-doc pb-doc-${DOCUMENT_COLOR[d.status] || "orange"}"
+				data-doctype="${esc(d.doctype)}" data-document="${esc(d.name)}"
+				title="${esc(__(d.doctype))} ${esc(d.name)}: ${esc(__(d.status))}">
+				${esc(d.name)} · ${esc(__(d.status))}</span>`
+		)
+		.join("");
+}
+
+// The panel's links to the card's documents.
+export function documents_html(card) {
+	if (!card.documents || !card.documents.length) return "";
+	return `<div class="pb-panel-documents">${card.documents
+		.map(
+			(d) => `<a class="pb-doc pb-doc-${DOCUMENT_COLOR[d.status] || "orange"}"
+				href="/app/${esc(frappe.router.slug(d.doctype))}/${encodeURIComponent(d.name)}">
+				${esc(__(d.doctype))} ${esc(d.name)} · ${esc(__(d.status))}</a>`
+		)
+		.join("")}</div>`;
+}
+
 export function card_html(card, board) {
 	const { users, team_info } = board;
 	const owner = card.opportunity_owner
@@ -73,7 +107,7 @@ export function card_html(card, board) {
 		</div>
 		<div class="pb-contact">${esc(card.contact_name || "")}</div>
 		<div class="pb-meta">${amount}${owner}${status}</div>
-		<div class="pb-chips">${follow_up_chip(card)}${unanswered}${activity}</div>
+		<div class="pb-chips">${follow_up_chip(card)}${unanswered}${activity}${document_badges(card)}</div>
 		${preview}
 	</div>`;
 }

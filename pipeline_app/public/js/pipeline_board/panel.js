@@ -3,7 +3,7 @@
 // server answers with or that realtime brings.
 
 import { post } from "./api";
-import { money, user_name } from "./card";
+import { documents_html, money, user_name } from "./card";
 
 const esc = (value) => frappe.utils.escape_html(value == null ? "" : String(value));
 
@@ -78,6 +78,7 @@ export class CardPanel {
 				<span class="indicator-pill ${this.status_color(card.status)}">${esc(__(card.status))}</span>
 				${column ? `<span class="text-muted">${esc(__(column.stage_name))}</span>` : ""}
 			</div>
+			${documents_html(card)}
 			<div class="pb-panel-fields"></div>
 			<div class="pb-panel-outcome"></div>
 			<div class="pb-panel-actions">
@@ -235,8 +236,7 @@ export class CardPanel {
 	make_outcome_buttons(card) {
 		const $outcome = this.$panel.find(".pb-panel-outcome");
 		const buttons = [];
-		if (card.status !== "Won")
-			buttons.push(["won", __("Won"), () => this.save({ status: "Won" })]);
+		if (card.status !== "Won") buttons.push(["won", __("Won"), () => this.win()]);
 		if (card.status !== "Lost") buttons.push(["lost", __("Lost"), () => this.mark_lost()]);
 		if (card.status !== "On Hold") buttons.push(["hold", __("On Hold"), () => this.hold()]);
 		if (card.status !== "Open")
@@ -246,6 +246,17 @@ export class CardPanel {
 				.on("click", action)
 				.appendTo($outcome);
 		}
+	}
+
+	// With ERPNext the Won dialog offers a Quotation, Sales Order or Project (server: win_opportunity)
+	async win() {
+		if (!frappe.boot.pipeline_erpnext) return this.save({ status: "Won" });
+		const name = this.name;
+		const document = await pipeline_app.ask_win(this.store.team_info);
+		if (document === null) return;
+		const result = await this.board.run(this.store.win(name, document));
+		if (result) pipeline_app.show_win_result(result);
+		if (this.name === name) this.render();
 	}
 
 	ask_lost_reason() {

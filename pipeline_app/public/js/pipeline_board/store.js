@@ -201,6 +201,22 @@ export class BoardStore {
 		);
 	}
 
+	// The Won dialog's answer (ERPNext): the document made, if any, and the card as it now is.
+	async win(name, document) {
+		const card = this.find_card(name);
+		if (!card) return;
+		let result;
+		await this.change(card, card, async () => {
+			result = await post("pipeline_app.erpnext.documents.win_opportunity", {
+				opportunity: name,
+				document: document || null,
+				expected_modified: card.modified,
+			});
+			return result;
+		});
+		return result;
+	}
+
 	async change(card, optimistic, request) {
 		if (optimistic !== card) this.apply_card(card.name, optimistic);
 		try {
