@@ -28,4 +28,48 @@ def pipeline_demo(context, opportunities: int, seed: int):
 		frappe.destroy()
 
 
-commands = [pipeline_demo]
+@click.command("pipeline-import-erpnext-opportunities")
+@click.option("--team", required=True, help="The Pipeline Team (its name) to import into")
+@click.option(
+	"--status",
+	"statuses",
+	multiple=True,
+	help="Only ERPNext Opportunities of this status (repeat for several; default: all)",
+)
+@click.option("--limit", type=int, default=None, help="Import at most this many")
+@click.option("--batch-size", type=int, default=200, show_default=True, help="Opportunities per commit")
+@pass_context
+def pipeline_import_erpnext_opportunities(context, team: str, statuses, limit, batch_size: int):
+	"""Imports ERPNext Opportunities into a team's funnel (stages by name, else the first stage);
+	those the team already has are skipped, so a second run imports nothing new."""
+	import time
+
+	import frappe
+
+	from pipeline_app.erpnext.conversion import import_erpnext_opportunities
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		frappe.set_user("Administrator")
+		started = time.monotonic()
+		try:
+			counts = import_erpnext_opportunities(team, statuses, limit, batch_size)
+		except frappe.ValidationError as error:
+			raise click.ClickException(frappe.utils.strip_html(str(error))) from error
+		seconds = time.monotonic() - started
+		click.echo(
+			f"{site}, team {team}: imported {counts['imported']}, skipped {counts['skipped']} "
+			f"(already in the team), failed {counts['failed']} in {seconds:.1f}s"
+		)
+		for stage, count in sorted(counts["stages"].items(), key=lambda pair: -pair[1]):
+			click.echo(f"  {stage}: {count}")
+		if counts["failed"]:
+			click.echo("The failed ones are in the Error Log (title: Pipeline ERPNext import: ...).")
+			raise SystemExit(1)
+	finally:
+		frappe.destroy()
+
+
+commands = [pipeline_demo, pipeline_import_erpnext_opportunities]

@@ -4,8 +4,10 @@ Made by whichever install comes second (the app's own after_install, Frappe v15'
 hook for ERPNext installed later) and on every migrate; removed, columns included, before either app
 is uninstalled (the app's before_uninstall, Frappe's before_app_uninstall hook).
 
-On Pipeline Opportunity: `customer`, `prospect`, `lead`, `company`; the item lines' `item` (Data on
-bare Frappe) becomes a Link to Item. On Pipeline Team: `selling_price_list`. On Quotation, Sales Order and Project: `pipeline_opportunity`.
+On Pipeline Opportunity: `customer`, `prospect`, `lead`, `erpnext_opportunity` (the ERPNext
+Opportunity it comes from), `company`; the item lines' `item` (Data on bare Frappe) becomes a Link to
+Item. On Pipeline Team: `selling_price_list`. On Quotation, Sales Order and Project:
+`pipeline_opportunity`.
 """
 
 import frappe
@@ -50,8 +52,23 @@ def custom_fields() -> dict[str, list[dict]]:
 				"label": _("Lead"),
 				"options": "Lead",
 				"insert_after": "prospect",
+				# conversions look up what a lead already became (pipeline_app/erpnext/conversion.py)
+				"search_index": 1,
 			},
-			{"fieldname": "column_break_erpnext", "fieldtype": "Column Break", "insert_after": "lead"},
+			{
+				"fieldname": "erpnext_opportunity",
+				"fieldtype": "Link",
+				"label": _("ERPNext Opportunity"),
+				"options": "Opportunity",
+				"insert_after": "lead",
+				"search_index": 1,
+				"description": _("The ERPNext Opportunity this deal comes from (a second import skips it)"),
+			},
+			{
+				"fieldname": "column_break_erpnext",
+				"fieldtype": "Column Break",
+				"insert_after": "erpnext_opportunity",
+			},
 			{
 				"fieldname": "company",
 				"fieldtype": "Link",

@@ -15,7 +15,14 @@ from pipeline_app.erpnext.setup import create_erpnext_fields, remove_erpnext_fie
 
 pytestmark = pytest.mark.erpnext
 
-OPPORTUNITY_FIELDS = {"customer": "Customer", "prospect": "Prospect", "lead": "Lead", "company": "Company"}
+OPPORTUNITY_FIELDS = {
+	"customer": "Customer",
+	"prospect": "Prospect",
+	"lead": "Lead",
+	"erpnext_opportunity": "Opportunity",
+	"company": "Company",
+}
+TEAM_FIELDS = {"selling_price_list": "Price List"}
 
 
 def erpnext_fields_state() -> dict:
@@ -26,7 +33,12 @@ def erpnext_fields_state() -> dict:
 			name: (opportunity.get_field(name) or frappe._dict()).get("options")
 			for name in OPPORTUNITY_FIELDS
 		},
+		"team": {
+			name: (frappe.get_meta("Pipeline Team").get_field(name) or frappe._dict()).get("options")
+			for name in TEAM_FIELDS
+		},
 		"columns": [frappe.db.has_column("Pipeline Opportunity", name) for name in OPPORTUNITY_FIELDS]
+		+ [frappe.db.has_column("Pipeline Team", name) for name in TEAM_FIELDS]
 		+ [frappe.db.has_column(doctype, OPPORTUNITY_LINK_FIELD) for doctype in LINKED_DOCTYPES],
 		"linked": {
 			doctype: (frappe.get_meta(doctype).get_field(OPPORTUNITY_LINK_FIELD) or frappe._dict()).get(
@@ -41,15 +53,18 @@ def erpnext_fields_state() -> dict:
 	}
 
 
+COLUMNS = len(OPPORTUNITY_FIELDS) + len(TEAM_FIELDS) + len(LINKED_DOCTYPES)
 PRESENT = {
 	"opportunity": OPPORTUNITY_FIELDS,
-	"columns": [True] * 7,
+	"team": TEAM_FIELDS,
+	"columns": [True] * COLUMNS,
 	"linked": dict.fromkeys(LINKED_DOCTYPES, "Pipeline Opportunity"),
 	"item": ("Link", "Item"),
 }
 ABSENT = {
 	"opportunity": dict.fromkeys(OPPORTUNITY_FIELDS),
-	"columns": [False] * 7,
+	"team": dict.fromkeys(TEAM_FIELDS),
+	"columns": [False] * COLUMNS,
 	"linked": dict.fromkeys(LINKED_DOCTYPES),
 	"item": ("Data", None),
 }
