@@ -34,6 +34,30 @@ def count_queries():
 		frappe.db.__class__.sql = original
 
 
+@contextmanager
+def count_cache_commands():
+	"""Counts the commands sent to Redis (the cache: roles, user permissions, documents)."""
+	sent = []
+	cache = frappe.cache
+	original = cache.execute_command
+
+	def execute_command(*args, **kwargs):
+		sent.append(args[0])
+		return original(*args, **kwargs)
+
+	cache.execute_command = execute_command
+	try:
+		yield sent
+	finally:
+		del cache.execute_command
+
+
+def new_request():
+	"""Empties the per-request caches, as a new request starts."""
+	frappe.local.cache, frappe.local.role_permissions, frappe.local.user_perms = {}, {}, None
+	frappe.local.pipeline_reading_roles = None
+
+
 def realtime_log():
 	return list(getattr(frappe.local, "_realtime_log", None) or [])
 
@@ -513,6 +537,50 @@ class TestRealtimeAudience(BoardTestCase):
 		rooms = {callback.args[2] for callback in queued if callback.args[1]["name"] == doc.name}
 		self.assertIn(f"user:{self.seller}", rooms)
 		self.assertNotIn(f"user:{self.outsider}", rooms)
+
+	def test_readers_cost_the_same_queries_whatever_the_team_size(self):
+		from pipeline_app.realtime import readers_of
+
+		counts = []
+		for size in (2, 40):
+			members = [make_user() for _ in range(size)]
+			doc = make_opportunity(make_team(members=members).name)
+			new_request()
+			readers_of(doc)  # Redis caches (roles, permissions, meta) filled once
+			new_request()
+			with count_queries() as queries, count_cache_commands() as commands:
+				readers = readers_of(doc)
+			self.assertLessEqual(set(members), set(readers))
+			counts.append((len(queries), len(commands)))
+		self.assertEqual(counts[0], counts[1], counts)
+
+	def test_readers_are_those_has_permission_allows(self):
+		"""The constant-query path gives Frappe's own answer for every kind of member."""
+		from pipeline_app.realtime import readers_of, team_audience
+
+		plain = make_user()
+		no_role = make_user(roles=())
+		restricted = make_user()
+		team = make_team(members=[plain, no_role, restricted, self.seller]).name
+		# a User Permission that hides this team's records from `restricted`
+		frappe.get_doc(
+			{
+				"doctype": "User Permission",
+				"user": restricted,
+				"allow": "Pipeline Team",
+				"for_value": self.team,
+			}
+		).insert(ignore_permissions=True)
+		doc = make_opportunity(team)
+		expected = sorted(
+			user
+			for user in team_audience(team)
+			if frappe.has_permission("Pipeline Opportunity", "read", doc=doc, user=user)
+		)
+		self.assertEqual(readers_of(doc), expected)
+		self.assertIn(plain, expected)
+		self.assertNotIn(no_role, expected)
+		self.assertNotIn(restricted, expected)
 
 	def test_team_change_tells_the_old_team_only_that_the_card_left(self):
 		shared = make_user()
