@@ -80,32 +80,33 @@ def readers_among(doc, users) -> list[str]:
 	"""Which of `users` (the audience of the document's team) may read `doc`, in a constant number of
 	queries however many they are. A user whose roles grant read on the doctype outright and who has no
 	User Permission is a reader: for the team's audience the team rules allow it, and nothing else
-	could refuse. Everyone else (read only as owner, restricted by User Permissions, read only through
-	a share) is asked of Frappe's has_permission one by one, as is everyone when another app hooks the
-	doctype's permissions."""
-	users = list(users)
+	could refuse. A user without such a role reads it only as its owner (a role granting read to the
+	owner) or through a share. Only those left in doubt (restricted by User Permissions, the owner,
+	shared with) are asked of Frappe's has_permission one by one; everyone is when another app hooks
+	the doctype's permissions."""
+	users = set(users)
 	if not users:
 		return []
-	hooks = {
-		*frappe.get_hooks("has_permission").get(doc.doctype, []),
-		*frappe.get_hooks("has_permission").get("*", []),
-	}
-	plain = set() if hooks - TEAM_RULE_HOOKS else users_reading_by_role(doc.doctype, users)
+	hooks = frappe.get_hooks("has_permission")
+	if {*hooks.get(doc.doctype, []), *hooks.get("*", [])} - TEAM_RULE_HOOKS:
+		plain, doubtful = set(), users
+	else:
+		plain, restricted = users_reading_by_role(doc.doctype, users)
+		doubtful = restricted | (shared_with(doc, users - plain) | {doc.get("owner")}) & (users - plain)
 	return sorted(
-		user
-		for user in users
-		if user in plain or frappe.has_permission(doc.doctype, "read", doc=doc, user=user)
+		plain | {user for user in doubtful if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)}
 	)
 
 
-def users_reading_by_role(doctype: str, users) -> set[str]:
-	"""Of `users`, those whose roles grant level-0 read on `doctype` not only as owner, and who have no
-	User Permission: two queries (the doctype's reading roles are cached per request)."""
+def users_reading_by_role(doctype: str, users: set[str]) -> tuple[set[str], set[str]]:
+	"""Of `users`, those whose roles grant level-0 read on `doctype` not only as owner, split into those
+	without any User Permission and those with some: two queries (the doctype's reading roles are
+	cached per request)."""
 	roles = roles_reading(doctype)
 	has_role = frappe.qb.DocType("Has Role")
-	granted = {"Administrator"} & set(users)
+	granted = {"Administrator"} & users
 	if roles & EVERYONE_ROLES:
-		granted |= set(users)
+		granted |= users
 	elif roles:
 		granted |= set(
 			frappe.qb.from_(has_role)
@@ -119,13 +120,28 @@ def users_reading_by_role(doctype: str, users) -> set[str]:
 			.run(pluck=True)
 		)
 	if not granted:
-		return granted
+		return granted, set()
 	restricted = set(
 		frappe.get_all(
 			"User Permission", filters={"user": ("in", list(granted))}, pluck="user", distinct=True
 		)
 	)
-	return granted - restricted
+	return granted - restricted, granted & restricted
+
+
+def shared_with(doc, users: set[str]) -> set[str]:
+	"""Of `users`, those the document is shared with for reading (all of them when shared with
+	everyone): one query."""
+	if not users or not doc.get("name"):
+		return set()
+	shares = frappe.get_all(
+		"DocShare",
+		filters={"share_doctype": doc.doctype, "share_name": doc.name, "read": 1},
+		fields=["user", "everyone"],
+	)
+	if any(share.everyone for share in shares):
+		return set(users)
+	return {share.user for share in shares} & users
 
 
 def roles_reading(doctype: str) -> frozenset[str]:

@@ -62,8 +62,8 @@ def attach_documents(cards, user: str | None = None) -> None:
 
 def documents_by_reader(name: str, readers) -> dict[str, list[dict]] | None:
 	"""The badges of one opportunity as each of `readers` may see them (None without ERPNext). The
-	documents are found once; each reader's ERPNext permission is checked on each of them (at most
-	one per badge doctype)."""
+	documents are found once (at most one per badge doctype); who may read each is decided as for the
+	card itself (realtime.readers_among: ERPNext's role and user permissions, constant queries)."""
 	if not erpnext_installed():
 		return None
 	found = []
@@ -77,10 +77,10 @@ def documents_by_reader(name: str, readers) -> dict[str, list[dict]] | None:
 		)
 		if rows:
 			found.append((frappe.get_doc(doctype, rows[0].name), badge(doctype, rows[0])))
-	return {
-		user: [item for doc, item in found if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)]
-		for user in readers
-	}
+	from pipeline_app.realtime import readers_among
+
+	allowed = [(set(readers_among(doc, readers)), item) for doc, item in found]
+	return {user: [item for may_read, item in allowed if user in may_read] for user in readers}
 
 
 def on_document_change(doc, method=None) -> None:

@@ -560,8 +560,9 @@ class TestRealtimeAudience(BoardTestCase):
 
 		plain = make_user()
 		no_role = make_user(roles=())
+		shared = make_user(roles=())
 		restricted = make_user()
-		team = make_team(members=[plain, no_role, restricted, self.seller]).name
+		team = make_team(members=[plain, no_role, shared, restricted, self.seller]).name
 		# a User Permission that hides this team's records from `restricted`
 		frappe.get_doc(
 			{
@@ -572,6 +573,9 @@ class TestRealtimeAudience(BoardTestCase):
 			}
 		).insert(ignore_permissions=True)
 		doc = make_opportunity(team)
+		frappe.share.add_docshare(
+			doc.doctype, doc.name, shared, read=1, flags={"ignore_share_permission": True}
+		)
 		expected = sorted(
 			user
 			for user in team_audience(team)
@@ -579,6 +583,7 @@ class TestRealtimeAudience(BoardTestCase):
 		)
 		self.assertEqual(readers_of(doc), expected)
 		self.assertIn(plain, expected)
+		self.assertIn(shared, expected)
 		self.assertNotIn(no_role, expected)
 		self.assertNotIn(restricted, expected)
 
