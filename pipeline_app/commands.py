@@ -37,7 +37,7 @@ def pipeline_demo(context, opportunities: int, seed: int):
 	help="Only ERPNext Opportunities of this status (repeat for several; default: all)",
 )
 @click.option("--limit", type=int, default=None, help="Import at most this many")
-@click.option("--batch-size", type=int, default=200, show_default=True, help="Opportunities per commit")
+@click.option("--batch-size", type=int, default=100, show_default=True, help="Opportunities per commit")
 @pass_context
 def pipeline_import_erpnext_opportunities(context, team: str, statuses, limit, batch_size: int):
 	"""Imports ERPNext Opportunities into a team's funnel (stages by name, else the first stage);

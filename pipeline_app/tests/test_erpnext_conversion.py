@@ -14,7 +14,7 @@ from frappe.utils import add_days, random_string, today
 
 from pipeline_app.erpnext.conversion import import_erpnext_opportunities
 from pipeline_app.tests.erpnext_factories import default_company, make_erpnext_team, make_item, make_seller
-from pipeline_app.tests.factories import make_user, stage_named
+from pipeline_app.tests.factories import make_user, purge_team, stage_named
 from pipeline_app.tests.http_client import Client
 
 pytestmark = pytest.mark.erpnext
@@ -380,6 +380,30 @@ class TestImportCommand(ConversionCase):
 		cls.import_team = make_erpnext_team(members=[cls.seller]).name
 		frappe.db.commit()
 
+	@classmethod
+	def tearDownClass(cls):
+		"""The import takes every ERPNext Opportunity of the site: this test's go, and what the team
+		imported (trusted test cleanup, in bulk)."""
+		frappe.db.rollback()
+		sources = frappe.get_all("Opportunity", {"party_name": ("in", cls.customers)}, pluck="name")
+		imported = frappe.get_all(OPPORTUNITY, {"team": cls.import_team}, pluck="name")
+		for doctype, field, names in (
+			("Opportunity Item", "parent", sources),
+			("Opportunity Lost Reason Detail", "parent", sources),
+			("Comment", "reference_name", sources),
+			("Opportunity", "name", sources),
+			("Pipeline Opportunity Item", "parent", imported),
+			("Pipeline Stage Change", "opportunity", imported),
+			("Comment", "reference_name", imported),
+			("ToDo", "reference_name", imported),
+			(OPPORTUNITY, "name", imported),
+		):
+			if names:
+				frappe.db.delete(doctype, {field: ("in", names)})
+		frappe.db.commit()
+		purge_team(cls.import_team)
+		super().tearDownClass()
+
 	def test_import_brings_every_erpnext_opportunity_once(self):
 		stages = [sales_stage("Qualification"), sales_stage("Negotiation/Review"), sales_stage("Prospecting")]
 		reason = lost_reason("Lost to a competitor")
@@ -443,6 +467,23 @@ class TestImportCommand(ConversionCase):
 		self.assertTrue(any(ours[7] in note for note in info_comments(OPPORTUNITY, sample)))
 		self.assertTrue(any(sample in note for note in info_comments("Opportunity", ours[7])))
 		self.assertRegex(rest, r"\n  Qualification: \d+")
+		# the import's comments (one statement per batch) are the rows a single conversion leaves
+		single = self.comment_row("Opportunity", ours[0])
+		bulk = self.comment_row("Opportunity", ours[7])
+		self.assertEqual(bulk, single)
+
+	def comment_row(self, doctype: str, name: str) -> dict:
+		row = frappe.db.sql(
+			"select * from `tabComment` where reference_doctype = %s and reference_name = %s"
+			" and comment_type = 'Info'",
+			(doctype, name),
+			as_dict=True,
+		)[0]
+		for varying in ("name", "creation", "modified", "owner", "modified_by", "comment_email"):
+			self.assertTrue(row.pop(varying), varying)
+		self.assertIn("Converted to Pipeline Opportunity", row.pop("content"))
+		row.pop("reference_name")
+		return row
 
 	def test_an_unknown_team_or_status_is_refused(self):
 		before = frappe.db.count(OPPORTUNITY, {"team": self.import_team})
