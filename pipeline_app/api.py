@@ -190,7 +190,7 @@ BOARD_EDITABLE_FIELDS = frozenset(
 
 
 @frappe.whitelist()
-def get_board(team: str | None = None, filters: dict | str | None = None, limit_per_stage: int = 50) -> dict:
+def get_board(team: str | None = None, filters: dict | str | None = None, limit_per_stage: int = 20) -> dict:
 	"""One team's board: its columns in stage order with counts, amount totals and their first cards,
 	plus what the page needs around them (the user's teams, the team's members and their names). The
 	number of queries does not depend on the number of opportunities."""

@@ -19,7 +19,8 @@ from pipeline_app.funnel import get_team_stages
 from pipeline_app.validation import parse_json_argument
 
 RANK_GAP = 1 << 20
-DEFAULT_LIMIT = 50
+DEFAULT_LIMIT = 50  # cards per page of a column when scrolling
+FIRST_SCREEN = 20  # cards per column on a board load
 MAX_LIMIT = 200
 
 CARD_FIELDS = (
@@ -163,26 +164,34 @@ def get_column_totals(team: str, filters: dict) -> dict[str, dict]:
 	return {row.stage: row for row in rows}
 
 
+# stands for the stage in the one column query built per board load (replaced by each stage's escaped
+# name): Frappe builds the permission-checked query once instead of once per column
+STAGE_PLACEHOLDER = "__pipeline_board_stage__"
+
+
 def get_cards(
 	team: str, stages: list[str], filters: dict, start: int = 0, limit: int = DEFAULT_LIMIT
 ) -> list:
-	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query."""
+	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query: a
+	UNION of one range scan per column. The column query is built once through `frappe.get_list`
+	(permissions, user permissions and the team rule applied) and repeated for each stage."""
 	if not stages:
 		return []
 	conditions, or_filters = list_filters(team, filters)
-	queries = [
-		frappe.get_list(
-			"Pipeline Opportunity",
-			filters=[*conditions, ["stage", "=", stage]],
-			or_filters=or_filters,
-			fields=[f"`tabPipeline Opportunity`.`{field}`" for field in CARD_FIELDS],
-			order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
-			limit_start=start,
-			limit_page_length=limit,
-			run=False,
-		)
-		for stage in stages
-	]
+	query = frappe.get_list(
+		"Pipeline Opportunity",
+		filters=[*conditions, ["stage", "=", STAGE_PLACEHOLDER]],
+		or_filters=or_filters,
+		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in CARD_FIELDS],
+		order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
+		limit_start=start,
+		limit_page_length=limit,
+		run=False,
+	)
+	placeholder = frappe.db.escape(STAGE_PLACEHOLDER)
+	if query.count(placeholder) != 1:  # the stage condition must be the placeholder's only use
+		frappe.throw(_("Could not build the board query"))
+	queries = [query.replace(placeholder, frappe.db.escape(stage)) for stage in stages]
 	if len(queries) == 1:
 		return frappe.db.sql(queries[0], as_dict=True)
 	return frappe.db.sql(" union all ".join(f"({query})" for query in queries), as_dict=True)

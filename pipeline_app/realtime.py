@@ -185,7 +185,7 @@ def notify_readers(doc) -> None:
 		return
 	publish_doc_update(doc)
 	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
-	for user in readers_of(doc):
+	for user in doc.flags.pop("pipeline_readers", None) or readers_of(doc):
 		# publish_realtime always sends list_update to the doctype's room: emit it directly
 		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
 
@@ -250,6 +250,8 @@ def publish_opportunity(doc, action: str = "update") -> None:
 	previous = card_from_doc(before, documents=False) if before is not None else None
 	card = None if action == "delete" else card_from_doc(doc, documents=False)
 	readers = readers_of(doc)
+	# the save's list_update, sent right after (notify_readers), goes to the same readers
+	doc.flags.pipeline_readers = readers
 	message = {"action": action, "name": doc.name, "team": doc.team, "card": card, "previous": previous}
 	emit_card(message, readers)
 	if before is not None and before.team != doc.team:

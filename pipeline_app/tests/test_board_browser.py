@@ -462,7 +462,7 @@ def test_the_form_asks_for_the_lost_reason_before_the_workflow_marks_lost(world,
 	assert not page.errors, page.errors
 
 
-def test_a_long_column_loads_fifty_cards_then_more_on_scroll(world, open_board):
+def test_a_long_column_loads_its_first_screen_then_more_on_scroll(world, open_board):
 	stage = stage_named(world.team, "Negotiation")
 	for index in range(62):
 		make_opportunity(world.team, title=f"Bulk {index}", stage=stage)
@@ -470,7 +470,7 @@ def test_a_long_column_loads_fifty_cards_then_more_on_scroll(world, open_board):
 	alice = open_board(world.alice, world.team)
 	column = alice.locator(f'.pb-column[data-stage="{stage}"]')
 	assert column.locator(".pb-count").inner_text() == "62"
-	assert column.locator(".pb-card").count() == 50
+	assert column.locator(".pb-card").count() == 20
 	column.locator(".pb-cards").evaluate("el => el.scrollTo(0, el.scrollHeight)")
 	alice.wait_for_function(
 		f"document.querySelectorAll('.pb-column[data-stage=\"{stage}\"] .pb-card').length === 62"

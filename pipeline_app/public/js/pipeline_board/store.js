@@ -5,6 +5,9 @@
 import { get, post, Conflict } from "./api";
 import { matches } from "./filters";
 
+// the first screen holds what a column shows and some (less to read and send on every load);
+// scrolling brings the rest a page at a time
+const FIRST_SCREEN = 20;
 const PAGE = 50;
 
 export function compare_cards(a, b) {
@@ -52,7 +55,7 @@ export class BoardStore {
 		const data = await get("get_board", {
 			team: team || undefined,
 			filters: JSON.stringify(filters || {}),
-			limit_per_stage: PAGE,
+			limit_per_stage: FIRST_SCREEN,
 		});
 		if (generation !== this.generation) return false; // a newer load won
 		this.team = data.team.name;

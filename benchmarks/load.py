@@ -1,0 +1,293 @@
+"""Load benchmark of the Pipeline Board as production serves it (gunicorn, several workers; started by
+scripts/benchmark): N concurrent logged-in sellers for a bounded time mixing board loads (70 %), moves
+(20 %) and more cards (10 %), Frappe's own 20-row REST list at the same N in the same run, 1,000
+simultaneous move pairs on never-saved bulk-loaded cards, and K socket.io boards receiving moves.
+Prints per-operation p50 / p95 / p99, throughput, errors, 409s and the ratios the targets name.
+Loopback only.
+
+Run with the bench's Python from the bench's sites directory:
+    ../env/bin/python ../apps/pipeline_app/benchmarks/load.py --site pipeline-big.localhost \
+        --url http://127.0.0.1:8100 --socketio http://127.0.0.1:9000
+"""
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import frappe
+import requests
+
+from pipeline_app.concurrency import run_move_trials
+from pipeline_app.demo import DEMO_PASSWORD
+
+HERE = Path(__file__).resolve().parent
+BOARD = "/api/method/pipeline_app.api."
+REST_FIELDS = json.dumps(["name", "title", "stage", "status", "opportunity_owner", "amount", "modified"])
+
+
+def pct(samples: list[float], q: float) -> float:
+	if not samples:
+		return 0.0
+	ordered = sorted(samples)
+	return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def login(url: str, site: str, user: str) -> requests.Session:
+	session = requests.Session()
+	session.headers.update({"X-Frappe-Site-Name": site, "Accept": "application/json"})
+	response = session.post(url + "/api/method/login", data={"usr": user, "pwd": DEMO_PASSWORD}, timeout=60)
+	response.raise_for_status()
+	return session
+
+
+class Seller(threading.Thread):
+	"""One seller working the board until the deadline: 70 % loads, 20 % moves, 10 % more cards."""
+
+	def __init__(self, session, team, stages, deadline, results, seed, baseline=False):
+		super().__init__(daemon=True)
+		self.session, self.team, self.stages, self.deadline = session, team, stages, deadline
+		self.results, self.rng, self.baseline = results, random.Random(seed), baseline
+		self.board = None
+
+	def timed(self, operation, method, path, **kwargs):
+		started = time.monotonic()
+		try:
+			response = self.session.request(method, self.url + path, timeout=120, **kwargs)
+			status = response.status_code
+		except requests.RequestException:
+			response, status = None, 599
+		self.results[operation].append(
+			(time.monotonic() - started, status, len(response.content) if response is not None else 0)
+		)
+		return response if status == 200 else None
+
+	def run(self):
+		while time.monotonic() < self.deadline:
+			if self.baseline:
+				self.timed(
+					"rest_list_20",
+					"GET",
+					"/api/resource/Pipeline Opportunity",
+					params={
+						"fields": REST_FIELDS,
+						"limit_page_length": 20,
+						"filters": json.dumps({"team": self.team}),
+					},
+				)
+				continue
+			roll = self.rng.random()
+			cards = [card for column in (self.board or {}).get("columns", []) for card in column["cards"]]
+			if roll < 0.7 or not cards:
+				response = self.timed("get_board", "GET", BOARD + "get_board", params={"team": self.team})
+				if response is not None:
+					self.board = response.json()["message"]
+			elif roll < 0.9:
+				card = self.rng.choice(cards)
+				stage = self.rng.choice([s for s in self.stages if s != card["stage"]])
+				self.timed(
+					"move_opportunity",
+					"POST",
+					BOARD + "move_opportunity",
+					data={"name": card["name"], "stage": stage, "expected_modified": card["modified"]},
+				)
+			else:
+				column = self.rng.choice([c for c in self.board["columns"] if c["cards"]])
+				self.timed(
+					"get_stage_cards",
+					"GET",
+					BOARD + "get_stage_cards",
+					params={"team": self.team, "stage": column["name"], "after": column["cards"][-1]["name"]},
+				)
+
+
+def demo_sellers() -> list[tuple[str, str]]:
+	"""(user, team) for each demo team member."""
+	rows = frappe.get_all(
+		"Pipeline Team Member",
+		filters={"parenttype": "Pipeline Team", "user": ("like", "%@demo.pipeline.test")},
+		fields=["user", "parent"],
+		order_by="parent, idx",
+	)
+	return [(row.user, row.parent) for row in rows]
+
+
+def open_stages(team: str) -> list[str]:
+	return frappe.get_all(
+		"Funnel Stage", {"team": team, "stage_type": "Open"}, pluck="name", order_by="sequence"
+	)
+
+
+def load_run(args, sessions, users: int, baseline: bool) -> dict:
+	results = defaultdict(list)
+	deadline = time.monotonic() + args.seconds
+	threads = []
+	for i in range(users):
+		session, team = sessions[i % len(sessions)]
+		seller = Seller(session, team, open_stages(team), deadline, results, seed=i, baseline=baseline)
+		seller.url = args.url
+		threads.append(seller)
+	started = time.monotonic()
+	for thread in threads:
+		thread.start()
+	for thread in threads:
+		thread.join()
+	elapsed = time.monotonic() - started
+	summary = {}
+	for operation, samples in results.items():
+		durations = [d for d, _s, _b in samples]
+		statuses = Counter(s for _d, s, _b in samples)
+		sizes = [b for _d, s, b in samples if s == 200]
+		summary[operation] = {
+			"count": len(samples),
+			"p50": pct(durations, 0.5),
+			"p95": pct(durations, 0.95),
+			"p99": pct(durations, 0.99),
+			"errors": sum(n for s, n in statuses.items() if s >= 500),
+			"conflicts": statuses.get(409, 0),
+			"kib": (sum(sizes) / len(sizes) / 1024) if sizes else 0,
+		}
+	total = sum(len(samples) for samples in results.values())
+	return {"users": users, "seconds": elapsed, "rps": total / elapsed, "operations": summary}
+
+
+def print_run(label: str, run: dict) -> None:
+	print(f"\n{label}: {run['users']} concurrent users, {run['seconds']:.0f} s, {run['rps']:.1f} requests/s")
+	for operation, s in sorted(run["operations"].items()):
+		print(
+			f"  {operation:18} n={s['count']:5}  p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  "
+			f"p99 {s['p99']:7.1f} ms  errors {s['errors']}  409s {s['conflicts']}  {s['kib']:.0f} KiB"
+		)
+
+
+def move_trials(args, sellers) -> None:
+	"""1,000 simultaneous move pairs on bulk-loaded cards that were never saved through the document API."""
+	from pipeline_app.tests.http_client import api_credentials
+
+	team = sellers[0][1]
+	members = [user for user, member_team in sellers if member_team == team][:2]
+	opportunity = frappe.qb.DocType("Pipeline Opportunity")
+	cards = (
+		frappe.qb.from_(opportunity)
+		.select(opportunity.name, opportunity.stage, opportunity.modified)
+		.where(
+			(opportunity.team == team)
+			& (opportunity.status == "Open")
+			& (opportunity.modified == opportunity.creation)  # never saved since the bulk insert
+		)
+		.limit(400)
+		.run(as_dict=True)
+	)
+	if len(members) < 2 or len(cards) < 10:
+		print("\nmove trials: skipped (needs a demo team of two sellers and never-saved cards)")
+		return
+	cards = [{"name": c.name, "stage": c.stage, "modified": str(c.modified)} for c in cards]
+	authorizations = tuple(api_credentials(user) for user in members)
+	result = run_move_trials(args.url, args.site, authorizations, cards, open_stages(team), args.move_trials)
+	print(
+		f"\nsimultaneous move pairs on never-saved cards: {args.move_trials} pairs, statuses {result['statuses']}, "
+		f"5xx {len(result['errors'])}, unexpected pairs {len(result['bad_pairs'])}, "
+		f"p50 {result['p50'] * 1000:.0f} ms, p95 {result['p95'] * 1000:.0f} ms"
+		f"  [target: no 5xx: {'met' if not result['errors'] else 'NOT met'}]"
+	)
+
+
+def fanout(args, sellers) -> None:
+	"""K boards of one team (socket.io clients of its members) receive M moves: arrival p95, missing."""
+	team = sellers[0][1]
+	members = [user for user, member_team in sellers if member_team == team]
+	sessions = [login(args.url, args.site, user) for user in members]
+	sids = [session.cookies.get("sid") for session in sessions]
+	origin = f"http://{args.site}:{args.url.rsplit(':', 1)[1]}"
+	env = {**os.environ, "NODE_PATH": str(Path("../apps/frappe/node_modules").resolve())}
+	node = subprocess.Popen(
+		["node", str(HERE / "fanout.js"), args.socketio, args.site, origin, str(args.boards), *sids],
+		stdin=subprocess.PIPE,
+		stdout=subprocess.PIPE,
+		stderr=subprocess.PIPE,
+		text=True,
+		env=env,
+	)
+	ready = threading.Timer(120, node.kill)  # clients that cannot connect never say ready
+	ready.start()
+	line = node.stdout.readline()
+	ready.cancel()
+	if not line.startswith("ready"):
+		node.kill()
+		print(f"\nfan-out: clients did not connect ({line.strip()} {node.stderr.read()[:300]})")
+		return
+	board = sessions[0].get(args.url + BOARD + "get_board", params={"team": team}).json()["message"]
+	cards = [card for column in board["columns"] for card in column["cards"]]
+	stages = open_stages(team)
+	rng = random.Random(5)
+	sent = {}
+	for card in rng.sample(cards, min(args.fanout_moves, len(cards))):
+		stage = rng.choice([s for s in stages if s != card["stage"]])
+		sent[card["name"]] = time.time() * 1000
+		sessions[0].post(
+			args.url + BOARD + "move_opportunity", data={"name": card["name"], "stage": stage}, timeout=60
+		)
+		time.sleep(0.3)
+	time.sleep(2)
+	out, _err = node.communicate("", timeout=60)
+	data = json.loads(out.strip().splitlines()[-1])
+	latencies, missing = [], 0
+	for name, started in sent.items():
+		arrived = data["arrivals"].get(name, [])
+		missing += max(0, args.boards - len(arrived))
+		latencies += [(at - started) / 1000 for at in arrived[: args.boards]]
+	p95 = pct(latencies, 0.95)
+	print(
+		f"\nfan-out: {data['connected']} boards x {len(sent)} moves: {len(latencies)} of "
+		f"{args.boards * len(sent)} events, p50 {pct(latencies, 0.5):.0f} ms, p95 {p95:.0f} ms, missing {missing}"
+		f"  [target p95 <= 1000 ms, none missing: {'met' if p95 <= 1000 and not missing else 'NOT met'}]"
+	)
+
+
+def main():
+	parser = argparse.ArgumentParser()
+	parser.add_argument("--site", required=True)
+	parser.add_argument("--url", required=True)
+	parser.add_argument("--socketio", help="the socket.io server (default: the site's name on port 9000)")
+	parser.add_argument("--users", default="1,10,30")
+	parser.add_argument("--seconds", type=int, default=20)
+	parser.add_argument("--move-trials", type=int, default=1000)
+	parser.add_argument("--boards", type=int, default=500)
+	parser.add_argument("--fanout-moves", type=int, default=10)
+	args = parser.parse_args()
+
+	frappe.init(site=args.site, sites_path=".")
+	frappe.connect()
+	sellers = demo_sellers()
+	count = frappe.db.count("Pipeline Opportunity")
+	print(
+		f"Load benchmark on {args.site}: {count:,} opportunities, {len(sellers)} demo sellers, {os.cpu_count()} cores"
+	)
+	sessions = [(login(args.url, args.site, user), team) for user, team in sellers]
+	args.socketio = args.socketio or f"http://{args.site}:9000"  # Frappe checks Host against Origin
+	for users in (int(n) for n in args.users.split(",") if n):
+		board = load_run(args, sessions, users, baseline=False)
+		rest = load_run(args, sessions, users, baseline=True)
+		print_run("Pipeline Board mix", board)
+		print_run("Frappe REST list baseline (20 rows)", rest)
+		board_p50 = board["operations"].get("get_board", {}).get("p50", 0)
+		rest_p50 = rest["operations"].get("rest_list_20", {}).get("p50", 0)
+		if rest_p50:
+			ratio = board_p50 / rest_p50
+			print(
+				f"  board load p50 / REST list p50: {ratio:.2f}x  [target <= 2x: {'met' if ratio <= 2 else 'NOT met'}]"
+			)
+	if args.move_trials:
+		move_trials(args, sellers)
+	if args.boards:
+		fanout(args, sellers)
+	frappe.destroy()
+
+
+if __name__ == "__main__":
+	main()
