@@ -137,7 +137,9 @@ def list_filters(team: str, filters: dict) -> tuple[list, list]:
 			conditions.append([key, "=", filters[key]])
 	or_filters = []
 	if filters.get("q"):
-		pattern = "%{}%".format(filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+		# Frappe's like filter takes backslashes literally, so `_` and `%` cannot be escaped through
+		# it: in a search they match any character (the text itself is always found)
+		pattern = "%{}%".format(filters["q"])
 		or_filters = [[field, "like", pattern] for field in SEARCH_FIELDS]
 	return conditions, or_filters
 

@@ -161,10 +161,27 @@ class TestBoardRead(BoardTestCase):
 			self.assertEqual(self.names(board, self.new), expected, label)
 			self.assertEqual(self.column(board, self.new)["count"], len(expected), label)
 
-	def test_search_text_is_not_a_pattern(self):
+	def test_search_text_with_wildcard_characters_finds_it(self):
+		underscore = make_opportunity(self.team, title="alpha_beta", contact_email="jo_doe@example.test")
+		percent = make_opportunity(self.team, title="alpha 100% sure")
 		make_opportunity(self.team, title="Plain deal")
-		self.assertEqual(self.names(api.get_board(self.team, {"q": "%"}), self.new), [])
-		self.assertEqual(self.names(api.get_board(self.team, {"q": "_"}), self.new), [])
+		for q, expected in (
+			("alpha_beta", [underscore.name]),
+			("jo_doe@", [underscore.name]),
+			("100%", [percent.name]),
+		):
+			self.assertEqual(self.names(api.get_board(self.team, {"q": q}), self.new), expected, q)
+
+	def test_search_for_the_column_placeholder_finds_the_card_and_nothing_else(self):
+		"""Board loads build one column query with a placeholder for the stage: text that looks like
+		it is a search like any other."""
+		from pipeline_app.board import STAGE_PLACEHOLDER
+
+		doc = make_opportunity(self.team, title=f"Deal {STAGE_PLACEHOLDER}")
+		make_opportunity(self.team, title="Other deal")
+		board = api.get_board(self.team, {"q": STAGE_PLACEHOLDER})
+		self.assertEqual(self.names(board, self.new), [doc.name])
+		self.assertEqual(sum(len(column["cards"]) for column in board["columns"]), 1)
 
 	def test_invalid_filters_are_refused(self):
 		for filters in (
