@@ -51,19 +51,23 @@ def get_stays(team: str, filters) -> list[frappe._dict]:
 	if filters.get("opportunity_owner"):
 		conditions = "and o.opportunity_owner = %(owner)s"
 		values["owner"] = filters.opportunity_owner
+	# the team's entries in the period first (an index range), then the later stage changes of those
+	# opportunities only (the next change of an entry is never before the period): straight_join keeps
+	# MariaDB from reading every opportunity and splitting the history per row (1.6 s at 100k)
 	stays = frappe.db.sql(
 		f"""
-		select s.opportunity, s.stage, s.entered, s.next_change, o.status, o.closed_on
+		select straight_join s.opportunity, s.stage, s.entered, s.next_change, o.status, o.closed_on
 		from (
 			select c.opportunity, c.team, c.to_value as stage, c.changed_on as entered,
 				lead(c.changed_on) over (
 					partition by c.opportunity order by c.changed_on, c.creation
 				) as next_change
-			from `tabPipeline Stage Change` c
-			where c.change_type = 'Stage' and c.opportunity in (
-				select opportunity from `tabPipeline Stage Change`
+			from (
+				select distinct opportunity from `tabPipeline Stage Change`
 				where team = %(team)s and change_type = 'Stage' and changed_on between %(from)s and %(to)s
-			)
+			) e
+			join `tabPipeline Stage Change` c on c.opportunity = e.opportunity
+			where c.change_type = 'Stage' and c.changed_on >= %(from)s
 		) s
 		join `tabPipeline Opportunity` o on o.name = s.opportunity
 		where s.team = %(team)s and s.entered between %(from)s and %(to)s {conditions}
