@@ -108,15 +108,98 @@ class TestErpnextFields(FrappeTestCase):
 		self.assertEqual(erpnext_fields_state(), PRESENT)
 
 
-class TestAppFirstThenErpnext(FrappeTestCase):
-	"""A scratch site: pipeline_app installed first, ERPNext second (after_app_install), then the app
-	uninstalled (ERPNext's doctypes lose the app's field and column, ERPNext keeps working)."""
+def state_without_erpnext() -> dict:
+	"""On a site ERPNext was uninstalled from (run there by the scratch-site test): what is left of
+	the app's ERPNext fields, and an opportunity created (with an item line, then Won) and read back
+	through the document API, a list and the board."""
+	from pipeline_app.api import get_board
 
-	SITE = "pipeline-erpnext-scratch.localhost"
+	frappe.set_user("Administrator")
+	opportunity, team, item = (
+		frappe.get_meta(doctype)
+		for doctype in ("Pipeline Opportunity", "Pipeline Team", "Pipeline Opportunity Item")
+	)
+	app_doctypes = ["Pipeline Opportunity", "Pipeline Team", "Pipeline Opportunity Item"]
+	team_doc = frappe.get_doc(
+		{
+			"doctype": "Pipeline Team",
+			"team_name": "After ERPNext",
+			"funnel_template": "Sales funnel",
+			"deal_amount_enabled": 1,
+		}
+	).insert()
+	doc = frappe.get_doc(
+		{
+			"doctype": "Pipeline Opportunity",
+			"title": "Made without ERPNext",
+			"team": team_doc.name,
+			"items": [{"item": "Consulting", "qty": 2, "rate": 50}],
+		}
+	).insert()
+	doc.status = "Won"
+	doc.save()
+	frappe.db.commit()
+	board = get_board(team_doc.name)
+	return {
+		"apps": frappe.get_installed_apps(),
+		"fields": [
+			name
+			for meta, names in ((opportunity, OPPORTUNITY_FIELDS), (team, TEAM_FIELDS))
+			for name in names
+			if meta.get_field(name)
+		],
+		"columns": [
+			name
+			for doctype, names in (
+				("Pipeline Opportunity", OPPORTUNITY_FIELDS),
+				("Pipeline Team", TEAM_FIELDS),
+			)
+			for name in names
+			if frappe.db.has_column(doctype, name)
+		],
+		"item": (item.get_field("item").fieldtype, item.get_field("item").options),
+		"custom_fields": frappe.db.count("Custom Field", {"dt": ("in", app_doctypes)}),
+		"property_setters": frappe.db.count("Property Setter", {"doc_type": ("in", app_doctypes)}),
+		"read": frappe.db.get_value("Pipeline Opportunity", doc.name, ["title", "status", "amount"]),
+		"listed": frappe.get_list("Pipeline Opportunity", {"team": team_doc.name}, pluck="name"),
+		"on_board": sorted(card["name"] for column in board["columns"] for card in column["cards"]),
+		"name": doc.name,
+	}
+
+
+class ScratchSite(FrappeTestCase):
+	"""A site of its own, made and dropped by the test (PIPELINE_SCRATCH_SITE names it)."""
+
+	SITE = os.environ.get("PIPELINE_SCRATCH_SITE", "pipeline-erpnext-scratch.localhost")
+	PASSWORD = os.environ.get("DB_ROOT_PASSWORD", "pipeline-root")
 
 	def bench(self, *args, check=True):
-		return subprocess.run(
-			["bench", *args], cwd="..", capture_output=True, text=True, check=check, timeout=1200
+		result = subprocess.run(["bench", *args], cwd="..", capture_output=True, text=True, timeout=1200)
+		if check:
+			self.assertEqual(
+				result.returncode,
+				0,
+				f"bench {' '.join(args)}: {result.stdout[-1500:]}{result.stderr[-3000:]}",
+			)
+		return result
+
+	def new_site(self, *apps):
+		self.drop_site()
+		installs = [arg for app in apps for arg in ("--install-app", app)]
+		self.bench(
+			"new-site",
+			self.SITE,
+			"--force",
+			"--db-root-password",
+			self.PASSWORD,
+			"--admin-password",
+			"admin",
+			*installs,
+		)
+
+	def drop_site(self):
+		self.bench(
+			"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", self.PASSWORD, check=False
 		)
 
 	def site_value(self, expression: str):
@@ -127,35 +210,25 @@ class TestAppFirstThenErpnext(FrappeTestCase):
 				(
 					"import frappe, json;"
 					f"frappe.init(site='{self.SITE}', sites_path='.');frappe.connect();"
-					"from pipeline_app.tests.test_erpnext_setup import erpnext_fields_state;"
+					"from pipeline_app.tests.test_erpnext_setup import erpnext_fields_state, state_without_erpnext;"
 					f"print('@@' + json.dumps({expression}, default=str))"
 				),
 			],
 			capture_output=True,
 			text=True,
-			check=True,
 			timeout=300,
 		)
+		self.assertEqual(result.returncode, 0, result.stderr[-3000:])
 		return json.loads(result.stdout.rsplit("@@", 1)[1])
 
+
+class TestAppFirstThenErpnext(ScratchSite):
+	"""A scratch site: pipeline_app installed first, ERPNext second (after_app_install), then the app
+	uninstalled (ERPNext's doctypes lose the app's field and column, ERPNext keeps working)."""
+
 	def test_app_first_then_erpnext_then_app_uninstalled(self):
-		password = os.environ.get("DB_ROOT_PASSWORD", "pipeline-root")
-		drop = ("drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password)
-		self.bench(*drop, check=False)
 		try:
-			self.bench(
-				"new-site",
-				self.SITE,
-				"--force",
-				"--db-root-password",
-				password,
-				"--admin-password",
-				"admin",
-				"--install-app",
-				"pipeline_app",
-				"--install-app",
-				"erpnext",
-			)
+			self.new_site("pipeline_app", "erpnext")
 			state = self.site_value("[frappe.get_installed_apps(), erpnext_fields_state()]")
 			self.assertEqual(state[0], ["frappe", "pipeline_app", "erpnext"])
 			self.assertEqual(state[1], json.loads(json.dumps(PRESENT)))
@@ -172,4 +245,38 @@ class TestAppFirstThenErpnext(FrappeTestCase):
 			)
 			self.assertEqual(left, [["frappe", "erpnext"], [False, False, False], 0, 0, 0, True, True])
 		finally:
-			self.bench(*drop, check=False)
+			self.drop_site()
+
+
+class TestErpnextUninstalled(ScratchSite):
+	"""A scratch site: ERPNext, then the app (the order scripts/test installs them in), then ERPNext
+	uninstalled (`bench uninstall-app erpnext`): the app's ERPNext fields, their columns and the
+	property setters go from Pipeline Opportunity, its item lines and Pipeline Team, and the app keeps
+	working."""
+
+	def test_erpnext_uninstalled_leaves_the_app_working(self):
+		try:
+			self.new_site("erpnext", "pipeline_app")
+			self.assertEqual(self.site_value("erpnext_fields_state()"), json.loads(json.dumps(PRESENT)))
+
+			result = self.bench("--site", self.SITE, "uninstall-app", "erpnext", "--yes", "--no-backup")
+			self.assertIn("Uninstalled App erpnext", result.stdout)
+			left = self.site_value("state_without_erpnext()")
+			self.assertEqual(
+				{
+					key: left[key]
+					for key in ("apps", "fields", "columns", "item", "custom_fields", "property_setters")
+				},
+				{
+					"apps": ["frappe", "pipeline_app"],
+					"fields": [],
+					"columns": [],
+					"item": ["Data", None],
+					"custom_fields": 0,
+					"property_setters": 0,
+				},
+			)
+			self.assertEqual(left["read"], ["Made without ERPNext", "Won", 100])
+			self.assertEqual((left["listed"], left["on_board"]), ([left["name"]], [left["name"]]))
+		finally:
+			self.drop_site()
