@@ -295,7 +295,12 @@ def record_changes(doc) -> None:
 	"""Logs each stage and status change (from, to, who, when) as a Pipeline Stage Change, the
 	append-only history that time-in-stage reports read. Called after every insert and save. A move
 	caused by another document (an ERPNext quotation or order) names it: `doc.flags.caused_by` is
-	its (doctype, name)."""
+	its (doctype, name).
+
+	The rows are written straight to the table (as the demo's bulk insert does, with the same
+	columns): an append-only bookkeeping row needs none of the document machinery Frappe runs on
+	every insert (its hooks, realtime, global search), which cost a board move about a quarter of its
+	time."""
 	before = doc.get_doc_before_save()
 	now = now_datetime()
 	caused_by_doctype, caused_by = doc.flags.caused_by or (None, None)
@@ -303,7 +308,7 @@ def record_changes(doc) -> None:
 		old = before.get(fieldname) if before is not None else None
 		new = doc.get(fieldname)
 		if old != new:
-			frappe.get_doc(
+			row = frappe.get_doc(
 				{
 					"doctype": "Pipeline Stage Change",
 					"opportunity": doc.name,
@@ -316,4 +321,7 @@ def record_changes(doc) -> None:
 					"caused_by_doctype": caused_by_doctype,
 					"caused_by": caused_by,
 				}
-			).insert(ignore_permissions=True, ignore_links=True)
+			)
+			row.set_new_name()
+			row.set_user_and_timestamp()
+			row.db_insert()
