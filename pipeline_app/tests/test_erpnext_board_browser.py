@@ -23,7 +23,9 @@ from pipeline_app.tests.test_board_browser import (  # the browser fixtures
 	browser,
 	card,
 	open_board,
+	site_url,
 )
+from pipeline_app.tests.test_erpnext_conversion_browser import CREATE, open_form
 
 pytestmark = [pytest.mark.erpnext, pytest.mark.browser]
 
@@ -111,3 +113,42 @@ def test_won_on_the_board_makes_a_quotation_and_its_order_wins_the_card_everywhe
 	print(f"card turned Won on both boards {time.monotonic() - started:.2f} s after the order was submitted")
 	assert "Ordered" in card(bob, deal.name).locator(badge).inner_text()
 	assert not alice.errors and not bob.errors, alice.errors + bob.errors
+
+
+def test_the_form_makes_documents_lists_them_and_wins_with_a_project(world, open_form):  # noqa: F811
+	"""The opportunity form: Create > Quotation opens the new quotation; back on the deal its documents
+	are listed with their status; the workflow's Win opens the Won dialog, and Project makes one and
+	marks the deal Won."""
+	deal = make_deal(
+		world.team,
+		organisation=f"Form Buyer {world.suffix}",
+		items=[(world.item, 1, 250)],
+		company=default_company(),
+		opportunity_owner=world.alice,
+	)
+	frappe.db.commit()
+	page = open_form(world.alice, "Pipeline Opportunity", deal.name)
+	page.locator(f"{CREATE} > button").first.click()
+	page.locator(f'{CREATE} .dropdown-item[data-label="Quotation"]').click()
+	page.wait_for_url("**/app/quotation/**", timeout=15000)
+	quotation = page.url.rsplit("/", 1)[1]
+	frappe.db.rollback()
+	assert frappe.db.get_value("Quotation", quotation, "pipeline_opportunity") == deal.name
+
+	page.goto(f"{site_url()}/app/pipeline-opportunity/{deal.name}")
+	listed = page.locator(".pipeline-erpnext-documents")
+	listed.wait_for(timeout=15000)
+	assert quotation in listed.inner_text() and "Draft" in listed.inner_text()
+
+	page.locator(".actions-btn-group > button").click()
+	page.locator(".actions-btn-group .dropdown-item", has_text="Win").click()
+	dialog = page.locator(".modal.show")
+	dialog.locator(".pb-win-outcome").wait_for()
+	dialog.locator("select").select_option("Project")
+	assert "Project is made" in dialog.locator(".pb-win-outcome").inner_text()
+	dialog.locator(".btn-primary").click()
+	page.wait_for_function("() => cur_frm && cur_frm.doc.status === 'Won'", timeout=15000)
+	frappe.db.rollback()
+	assert frappe.db.get_value("Pipeline Opportunity", deal.name, "status") == "Won"
+	assert frappe.db.exists("Project", {"pipeline_opportunity": deal.name})
+	assert not page.errors, page.errors
