@@ -337,6 +337,18 @@ erpnext_test_defaults() {
 	bench_cmd --site "$1" execute erpnext.setup.utils.before_tests >/dev/null
 }
 
+# run_lint: the checks pre-commit runs, on the app as synced into the bench: ruff (lint and format)
+# and prettier (Frappe's own copy, with the repository's .prettierrc) on the JavaScript and SCSS.
+run_lint() {
+	local status=0
+	log "Linting: ruff check, ruff format --check, prettier --check"
+	as_bench ./env/bin/ruff check apps/pipeline_app || status=1
+	as_bench ./env/bin/ruff format --check apps/pipeline_app || status=1
+	as_bench apps/frappe/node_modules/.bin/prettier --check --ignore-path apps/pipeline_app/.prettierignore \
+		"apps/pipeline_app/pipeline_app/**/*.{js,scss}" "apps/pipeline_app/benchmarks/*.js" || status=1
+	return $status
+}
+
 setup_all() {
 	install_system_packages
 	ensure_bench_user

@@ -114,3 +114,53 @@ class TestBenchState(unittest.TestCase):
 		self.assertEqual(self.state(self.root / "link"), "foreign")
 		self.assertNotEqual(lib("remove_unfinished_bench", str(self.root / "link")).returncode, 0)
 		self.assertTrue((self.root / "bench").exists())
+
+
+@unittest.skipUnless(REAL_BENCH, "runs in the bench's Python environment")
+class TestLint(unittest.TestCase):
+	"""run_lint (scripts/test's first step) fails on a lint error in Python or JavaScript, on a scratch
+	bench holding a copy of the app and the real bench's ruff and prettier."""
+
+	def setUp(self):
+		self.bench = Path(tempfile.mkdtemp(prefix="pipeline-lint-"))
+		self.addCleanup(shutil.rmtree, self.bench, ignore_errors=True)
+		source = LIB.parents[1]
+		self.app = self.bench / "apps" / "pipeline_app"
+		shutil.copytree(
+			source,
+			self.app,
+			ignore=shutil.ignore_patterns(".git", "node_modules", "dist", "__pycache__", "*.egg-info"),
+		)
+		(self.bench / "env" / "bin").mkdir(parents=True)
+		(self.bench / "env" / "bin" / "ruff").symlink_to(REAL_BENCH / "env" / "bin" / "ruff")
+		(self.bench / "apps" / "frappe" / "node_modules").mkdir(parents=True)
+		(self.bench / "apps" / "frappe" / "node_modules" / ".bin").symlink_to(
+			REAL_BENCH / "apps" / "frappe" / "node_modules" / ".bin"
+		)
+
+	def lint(self) -> int:
+		result = subprocess.run(
+			["bash", "-c", 'source "$0"; run_lint', str(LIB)],
+			capture_output=True,
+			text=True,
+			timeout=300,
+			env={
+				**os.environ,
+				"BENCH_USER": os.environ.get("USER") or "frappe",
+				"BENCH_DIR": str(self.bench),
+			},
+		)
+		return result.returncode
+
+	def test_the_app_is_clean(self):
+		self.assertEqual(self.lint(), 0)
+
+	def test_a_python_lint_error_fails(self):
+		with open(self.app / "pipeline_app" / "boot.py", "a") as boot:
+			boot.write("import os\n")
+		self.assertNotEqual(self.lint(), 0)
+
+	def test_unformatted_javascript_fails(self):
+		with open(self.app / "pipeline_app" / "public" / "js" / "pipeline_board" / "api.js", "a") as api:
+			api.write("const unformatted = {a:1}\n")
+		self.assertNotEqual(self.lint(), 0)
