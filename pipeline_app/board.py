@@ -10,6 +10,8 @@ gets the midpoint of their ranks, so a move writes only the moved row; when twen
 have exhausted the gap at one spot, that column is renumbered once (`rebalance_column`).
 """
 
+from functools import partial
+
 import frappe
 from frappe import _
 from frappe.utils import cint, now_datetime
@@ -148,7 +150,39 @@ def list_filters(team: str, filters: dict) -> tuple[list, list]:
 # -----
 
 
+# Column totals of an unfiltered board are kept per team and user until a card of the team changes:
+# every change bumps the team's version (realtime.publish_* call `bump_totals_version`) at once and
+# again after its commit, so a total read from a transaction's snapshot is never kept past it. TTL:
+# a bound for writes that bypass the document API (an administrator's raw SQL).
+TOTALS_TTL_SECONDS = 60
+
+
+def totals_version_key(team: str) -> str:
+	return frappe.cache.make_key(f"pipeline_board_totals_version:{team}")
+
+
+def bump_totals_version(team: str | None) -> None:
+	"""A card of `team` changed: cached totals go, now and once the change is committed."""
+	if not team:
+		return
+	key = totals_version_key(team)
+	frappe.cache.incr(key)
+	frappe.db.after_commit.add(partial(frappe.cache.incr, key))
+
+
 def get_column_totals(team: str, filters: dict) -> dict[str, dict]:
+	if filters:  # filtered totals (owner, follow-up due by now, search) are always counted
+		return count_column_totals(team, filters)
+	version = frappe.cache.get(totals_version_key(team))
+	key = f"pipeline_board_totals:{team}:{int(version or 0)}:{frappe.session.user}"
+	totals = frappe.cache.get_value(key, expires=True)  # expiring: not kept in the request-local cache
+	if totals is None:
+		totals = count_column_totals(team, filters)
+		frappe.cache.set_value(key, totals, expires_in_sec=TOTALS_TTL_SECONDS)
+	return totals
+
+
+def count_column_totals(team: str, filters: dict) -> dict[str, dict]:
 	conditions, or_filters = list_filters(team, filters)
 	rows = frappe.get_list(
 		"Pipeline Opportunity",

@@ -220,9 +220,9 @@ class TestBoardRead(BoardTestCase):
 	def test_board_queries_do_not_grow_with_opportunities(self):
 		frappe.set_user(self.seller)
 		make_opportunity(self.team, opportunity_owner=self.seller)
-		api.get_board(self.team)  # warm caches (meta, roles)
-		with count_queries() as small:
-			api.get_board(self.team)
+		api.get_board(self.team, {"q": "Opportunity"})  # warm caches (meta, roles)
+		with count_queries() as small:  # filtered: the totals are always counted (never cached)
+			api.get_board(self.team, {"q": "Opportunity"})
 		for index in range(40):
 			make_opportunity(
 				self.team,
@@ -501,6 +501,39 @@ class TestAddNew(BoardTestCase):
 			api.add_opportunity(self.team, first_name="X", values={"board_rank": 1})
 		frappe.set_user("Administrator")
 		self.assertEqual(frappe.db.count("Pipeline Opportunity"), count)
+
+
+class TestCachedTotals(BoardTestCase):
+	def test_unfiltered_totals_are_kept_until_a_card_of_the_team_changes(self):
+		make_opportunity(self.team, amount=100)
+		frappe.set_user(self.seller)
+		first = self.column(api.get_board(self.team), self.new)
+		with count_queries() as queries:
+			again = self.column(api.get_board(self.team), self.new)
+		self.assertEqual((again["count"], again["amount"]), (first["count"], first["amount"]))
+		self.assertFalse([q for q in queries if "sum(`tabPipeline Opportunity`.`amount`)" in q], queries)
+
+		frappe.set_user("Administrator")
+		make_opportunity(self.team, amount=50)  # same transaction: counted at once
+		frappe.set_user(self.seller)
+		changed = self.column(api.get_board(self.team), self.new)
+		self.assertEqual((changed["count"], changed["amount"]), (first["count"] + 1, first["amount"] + 50))
+
+	def test_totals_are_per_user_and_filtered_ones_never_kept(self):
+		make_opportunity(self.team, amount=100, opportunity_owner=self.seller)
+		make_opportunity(self.team, amount=7)
+		frappe.set_user(self.seller)
+		self.assertEqual(self.column(api.get_board(self.team, {"owner": "me"}), self.new)["amount"], 100)
+		frappe.set_user("Administrator")
+		make_opportunity(self.team, amount=1, opportunity_owner=self.seller)
+		frappe.set_user(self.seller)
+		with count_queries() as queries:
+			mine = self.column(api.get_board(self.team, {"owner": "me"}), self.new)
+		self.assertEqual(mine["amount"], 101)
+		self.assertTrue([q for q in queries if "sum(`tabPipeline Opportunity`.`amount`)" in q])
+		frappe.set_user(self.outsider)
+		with self.assertRaises(frappe.DoesNotExistError):
+			api.get_board(self.team)
 
 
 class TestRealtimeAudience(BoardTestCase):
