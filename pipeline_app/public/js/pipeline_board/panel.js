@@ -280,7 +280,8 @@ export class CardPanel {
 			this.store.update(name, values, !("description" in values))
 		);
 		if (card && "description" in values) this.description = values.description || "";
-		if (this.name === name) this.render();
+		// keep what the user started typing in another field meanwhile (as on_card_change does)
+		if (this.name === name && !this.editing) this.render();
 		return card;
 	}
 
