@@ -113,6 +113,11 @@ doc_events = {
 	"Pipeline Team": {
 		"before_validate": "pipeline_app.validation.check_document_values",
 	},
+	# the outcome Workflow keeps the opportunity's statuses as its states (pipeline_app/outcome_workflow.py);
+	# before_validate: Workflow's own validate writes to the database before any validate hook runs
+	"Workflow": {
+		"before_validate": "pipeline_app.outcome_workflow.validate_outcome_workflow",
+	},
 	"Communication": {
 		"after_insert": "pipeline_app.automation.conversations.on_communication",
 	},

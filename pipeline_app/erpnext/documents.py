@@ -49,6 +49,7 @@ def win_opportunity(
 	from pipeline_app.api import _conflict, _is_stale, _locked_opportunity
 	from pipeline_app.board import card_from_doc
 	from pipeline_app.erpnext.outcomes import team_switches
+	from pipeline_app.outcome_workflow import check_transition_allowed
 
 	document = document or None
 	if document is not None and document not in WIN_DOCUMENTS:
@@ -59,6 +60,9 @@ def win_opportunity(
 	opp = _locked_opportunity(opportunity)
 	if _is_stale(opp, expected_modified):
 		return _conflict(opp)
+	if opp.status != WON:
+		# the Workflow's Win, whether now or when the order comes: refused before anything is made
+		check_transition_allowed(opp, WON)
 	if document and opp.status in (LOST, ABANDONED):
 		# winning a closed deal with a document: it is open again while the document is made
 		opp.status = OPEN

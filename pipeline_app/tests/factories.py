@@ -1,5 +1,7 @@
 """Factories for tests and demo data: users, teams, contacts, opportunities. Trusted code."""
 
+from contextlib import contextmanager
+
 import frappe
 from frappe.utils import random_string
 from frappe.utils.password import update_password
@@ -92,3 +94,44 @@ def purge_team(team: str) -> None:
 	if frappe.db.exists("Pipeline Team", team):
 		frappe.delete_doc("Pipeline Team", team, force=True, ignore_permissions=True)
 	frappe.db.commit()
+
+
+@contextmanager
+def outcome_workflow_copy(edit, commit: bool = False):
+	"""An active copy of the outcome Workflow, changed by `edit(workflow)` before it is saved; the
+	original is active again afterwards, untouched. With `commit` (the web server is another process)
+	the copy is committed and deleted afterwards; otherwise it goes with the test's rollback."""
+	from frappe.model.workflow import get_workflow_name
+
+	original = get_workflow_name("Pipeline Opportunity")
+	copy = frappe.copy_doc(frappe.get_doc("Workflow", original))
+	copy.workflow_name = f"{original} {random_string(6)}"
+	copy.is_active = 1
+	edit(copy)
+	copy.insert(ignore_permissions=True)
+	if commit:
+		frappe.db.commit()
+	try:
+		yield copy
+	finally:
+		frappe.db.rollback()
+		if commit:
+			frappe.delete_doc("Workflow", copy.name, force=True, ignore_permissions=True)
+			workflow = frappe.get_doc("Workflow", original)
+			workflow.is_active = 1
+			workflow.save(ignore_permissions=True)
+			frappe.db.commit()
+		# Frappe keeps the doctype's active Workflow in Redis, which a rollback does not restore
+		frappe.clear_cache(doctype="Pipeline Opportunity")
+		assert get_workflow_name("Pipeline Opportunity") == original
+
+
+def restrict_action(action: str, role: str):
+	"""An `edit` for outcome_workflow_copy: only `role` may take `action`."""
+
+	def edit(workflow):
+		for transition in workflow.transitions:
+			if transition.action == action:
+				transition.allowed = role
+
+	return edit

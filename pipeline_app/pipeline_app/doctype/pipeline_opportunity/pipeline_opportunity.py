@@ -6,6 +6,7 @@ import frappe
 from pipeline_app.assignments import sync_owner_assignment
 from pipeline_app.board import set_board_rank
 from pipeline_app.funnel import apply_stage_rules, record_changes
+from pipeline_app.outcome_workflow import check_outcome_transition, is_exempt_automation
 from pipeline_app.realtime import publish_opportunity
 from pipeline_app.scoped_document import TeamScopedDocument
 
@@ -26,7 +27,15 @@ class PipelineOpportunity(TeamScopedDocument):
 	def validate(self):
 		self.keep_server_managed_fields()
 		apply_stage_rules(self)
+		check_outcome_transition(self)
 		set_board_rank(self)
+
+	def validate_workflow(self):
+		# Frappe's own check of the outcome Workflow, after validate: the automations named in
+		# outcome_workflow.WORKFLOW_EXEMPT_AUTOMATIONS pass it as they pass check_outcome_transition
+		if is_exempt_automation(self):
+			return
+		super().validate_workflow()
 
 	def keep_server_managed_fields(self):
 		before = self.get_doc_before_save()
