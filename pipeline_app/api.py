@@ -207,8 +207,10 @@ def get_board(team: str | None = None, filters: dict | str | None = None, limit_
 				title=_("No Team"),
 			)
 		team = teams[0]
+	team_doc = _readable_team(team)
+	versions = board.read_versions(team)  # before the rows are read: see board.read_versions
 	return {
-		**board.get_board_data(_readable_team(team), filters, board.clamp_limit(limit_per_stage)),
+		**board.get_board_data(team_doc, filters, board.clamp_limit(limit_per_stage), versions),
 		"teams": teams,
 	}
 

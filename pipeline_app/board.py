@@ -10,7 +10,9 @@ gets the midpoint of their ranks, so a move writes only the moved row; when twen
 have exhausted the gap at one spot, that column is renumbered once (`rebalance_column`).
 """
 
-from functools import partial
+import hashlib
+import pickle
+import re
 
 import frappe
 from frappe import _
@@ -150,41 +152,106 @@ def list_filters(team: str, filters: dict) -> tuple[list, list]:
 # -----
 
 
-# Column totals of an unfiltered board are kept per team and user until a card of the team changes:
-# every change bumps the team's version (realtime.publish_* call `bump_totals_version`) at once and
-# again after its commit, so a total read from a transaction's snapshot is never kept past it. TTL:
-# a bound for writes that bypass the document API (an administrator's raw SQL).
-TOTALS_TTL_SECONDS = 60
+# Kept columns
+# ------------
+# A board load reads, per column, the first cards and the totals through queries that
+# `frappe.get_list` builds for the session user (role permissions, user permissions and the team rule
+# written into the query's text). The rows of each column are kept in Redis under the exact text of
+# its query and the column's version: another user whose query reads the same (same permissions,
+# same filters) shares them, anyone else has their own. Every change of a card bumps the version of
+# its column (both columns for a move; the whole team for a bulk change), at once and again after its
+# commit. A load reads the versions before its transaction's snapshot starts (`read_versions`), so a
+# row read from a snapshot older than a change is only ever kept under a version that the change's
+# commit has already superseded. Rows are kept only for GET requests, whose transaction the load may
+# restart; a query that reads another table (a subquery from some app's permission hook) is never kept.
+# TTL: a bound for writes that bypass the document API (an administrator's raw SQL).
+KEPT_ROWS_TTL_SECONDS = 60
+TEAM_VERSION = "*"  # the version field of the whole team, beside one per stage
 
 
-def totals_version_key(team: str) -> str:
-	return frappe.cache.make_key(f"pipeline_board_totals_version:{team}")
+def versions_key(team: str) -> str:
+	return frappe.cache.make_key(f"pipeline_board_versions:{team}")
 
 
-def bump_totals_version(team: str | None) -> None:
-	"""A card of `team` changed: cached totals go, now and once the change is committed."""
+def bump_board_versions(team: str | None, stages=None) -> None:
+	"""Cards of `team` in `stages` (None: in any column) changed: their kept columns go, now and
+	once the change is committed."""
 	if not team:
 		return
-	key = totals_version_key(team)
-	frappe.cache.incr(key)
-	frappe.db.after_commit.add(partial(frappe.cache.incr, key))
+	fields = sorted({stage or "" for stage in stages}) if stages is not None else [TEAM_VERSION]
+	key = versions_key(team)
+
+	def bump():
+		pipe = frappe.cache.pipeline()
+		for field in fields:
+			pipe.hincrby(key, field, 1)
+		pipe.execute()
+
+	bump()
+	frappe.db.after_commit.add(bump)
 
 
-def get_column_totals(team: str, filters: dict) -> dict[str, dict]:
-	if filters:  # filtered totals (owner, follow-up due by now, search) are always counted
-		return count_column_totals(team, filters)
-	version = frappe.cache.get(totals_version_key(team))
-	key = f"pipeline_board_totals:{team}:{int(version or 0)}:{frappe.session.user}"
-	totals = frappe.cache.get_value(key, expires=True)  # expiring: not kept in the request-local cache
-	if totals is None:
-		totals = count_column_totals(team, filters)
-		frappe.cache.set_value(key, totals, expires_in_sec=TOTALS_TTL_SECONDS)
-	return totals
+def read_versions(team: str) -> dict[str, int] | None:
+	"""The versions of the team's columns, or None where rows may not be kept (not a GET request).
+	Restarts the request's transaction right after: every row the load then reads is at least as
+	new as these versions. A GET request's transaction is never committed, so nothing is lost."""
+	request = getattr(frappe.local, "request", None)
+	if request is None or request.method != "GET":
+		return None
+	versions = frappe.cache.execute_command("HGETALL", versions_key(team)) or {}
+	frappe.db.rollback()
+	return {frappe.safe_decode(field): int(value) for field, value in versions.items()}
 
 
-def count_column_totals(team: str, filters: dict) -> dict[str, dict]:
+def kept_by_stage(template: str, stages: list[str], versions: dict | None, read) -> dict[str, list]:
+	"""Rows per stage of `stages` for the query `template` (its text names the rows it reads): kept
+	ones from Redis, the missing ones through `read(missing)` (rows per stage), which are then kept."""
+	if versions is None or len(re.findall(r"\bselect\b", template, flags=re.IGNORECASE)) != 1:
+		return read(stages)
+	digest = hashlib.sha1(template.encode()).hexdigest()
+	team_version = versions.get(TEAM_VERSION, 0)
+	keys = {
+		stage: frappe.cache.make_key(
+			f"pipeline_board_rows:{digest}:{team_version}:{versions.get(stage, 0)}:{stage}"
+		)
+		for stage in stages
+	}
+	found = dict(zip(stages, frappe.cache.mget(list(keys.values())), strict=True))
+	rows = {stage: pickle.loads(value) for stage, value in found.items() if value is not None}
+	missing = [stage for stage in stages if stage not in rows]
+	if missing:
+		fresh = read(missing)  # may read more stages than the missing ones: all are kept
+		pipe = frappe.cache.pipeline()
+		for stage in stages:
+			if stage in fresh or stage in missing:
+				rows[stage] = fresh.get(stage, [])
+				pipe.set(keys[stage], pickle.dumps(rows[stage]), ex=KEPT_ROWS_TTL_SECONDS)
+		pipe.execute()
+	return rows
+
+
+# stands for the stage in the per-column queries built once per board load (replaced by each stage's
+# escaped name): Frappe builds the permission-checked query once instead of once per column
+STAGE_PLACEHOLDER = "__pipeline_board_stage__"
+
+
+def per_stage(query: str, stages: list[str]) -> list[str]:
+	"""`query` (one STAGE_PLACEHOLDER in it) for each of `stages`."""
+	placeholder = frappe.db.escape(STAGE_PLACEHOLDER)
+	if query.count(placeholder) != 1:  # the stage condition must be the placeholder's only use
+		frappe.throw(_("Could not build the board query"))
+	return [query.replace(placeholder, frappe.db.escape(stage)) for stage in stages]
+
+
+def get_column_totals(
+	team: str, stages: list[str], filters: dict, versions: dict | None = None
+) -> dict[str, dict]:
+	"""Count, amount and weighted amount per stage of the cards the session user may read: all
+	stages in one scan of a covering index (cheaper than a range per stage), kept per stage."""
+	if not stages:
+		return {}
 	conditions, or_filters = list_filters(team, filters)
-	rows = frappe.get_list(
+	query = frappe.get_list(
 		"Pipeline Opportunity",
 		filters=conditions,
 		or_filters=or_filters,
@@ -196,17 +263,23 @@ def count_column_totals(team: str, filters: dict) -> dict[str, dict]:
 		],
 		group_by="`tabPipeline Opportunity`.`stage`",
 		order_by="",
+		run=False,
 	)
-	return {row.stage: row for row in rows}
 
+	def read(_missing: list[str]) -> dict[str, list]:
+		return {row.stage: [row] for row in frappe.db.sql(query, as_dict=True)}
 
-# stands for the stage in the one column query built per board load (replaced by each stage's escaped
-# name): Frappe builds the permission-checked query once instead of once per column
-STAGE_PLACEHOLDER = "__pipeline_board_stage__"
+	totals = kept_by_stage(query, stages, versions, read)
+	return {stage: rows[0] for stage, rows in totals.items() if rows}
 
 
 def get_cards(
-	team: str, stages: list[str], filters: dict, start: int = 0, limit: int = DEFAULT_LIMIT
+	team: str,
+	stages: list[str],
+	filters: dict,
+	start: int = 0,
+	limit: int = DEFAULT_LIMIT,
+	versions: dict | None = None,
 ) -> list:
 	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query: a
 	UNION of one range scan per column. The column query is built once through `frappe.get_list`
@@ -214,7 +287,7 @@ def get_cards(
 	if not stages:
 		return []
 	conditions, or_filters = list_filters(team, filters)
-	query = frappe.get_list(
+	template = frappe.get_list(
 		"Pipeline Opportunity",
 		filters=[*conditions, ["stage", "=", STAGE_PLACEHOLDER]],
 		or_filters=or_filters,
@@ -224,21 +297,27 @@ def get_cards(
 		limit_page_length=limit,
 		run=False,
 	)
-	placeholder = frappe.db.escape(STAGE_PLACEHOLDER)
-	if query.count(placeholder) != 1:  # the stage condition must be the placeholder's only use
-		frappe.throw(_("Could not build the board query"))
-	queries = [query.replace(placeholder, frappe.db.escape(stage)) for stage in stages]
-	if len(queries) == 1:
-		return frappe.db.sql(queries[0], as_dict=True)
-	return frappe.db.sql(" union all ".join(f"({query})" for query in queries), as_dict=True)
+
+	def read(wanted: list[str]) -> dict[str, list]:
+		queries = per_stage(template, wanted)
+		query = queries[0] if len(queries) == 1 else " union all ".join(f"({q})" for q in queries)
+		by_stage = {}
+		for card in frappe.db.sql(query, as_dict=True):
+			by_stage.setdefault(card.stage, []).append(card)
+		return by_stage
+
+	by_stage = kept_by_stage(template, stages, versions, read)
+	return [card for stage in stages for card in by_stage.get(stage, [])]
 
 
-def get_board_data(team_doc, filters: dict, limit: int) -> dict:
-	"""Columns, totals and first cards of a team the caller may read (checked by the caller)."""
+def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = None) -> dict:
+	"""Columns, totals and first cards of a team the caller may read (checked by the caller);
+	`versions` (read_versions) lets kept columns serve."""
 	team = team_doc.name
 	stages = get_team_stages(team)  # the order the rules use: the first column is where new cards land
-	totals = get_column_totals(team, filters)
-	cards = get_cards(team, [stage.name for stage in stages], filters, 0, limit)
+	stage_names = [stage.name for stage in stages]
+	totals = get_column_totals(team, stage_names, filters, versions)
+	cards = get_cards(team, stage_names, filters, 0, limit, versions)
 	attach_documents(cards)
 	by_stage = {}
 	for card in cards:

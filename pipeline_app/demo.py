@@ -13,7 +13,7 @@ import frappe
 from frappe.utils import add_days, add_to_date, flt, now_datetime, today
 from frappe.utils.password import update_password
 
-from pipeline_app.board import RANK_GAP, bump_totals_version
+from pipeline_app.board import RANK_GAP, bump_board_versions
 from pipeline_app.funnel import get_team_stages
 
 DEMO_PASSWORD = "demo-pipeline"
@@ -100,7 +100,7 @@ def make_demo(opportunities: int = DOCUMENT_API_LIMIT, seed: int = 7) -> dict:
 	frappe.db.commit()
 	_bulk_opportunities(rng, teams, contacts, reasons, wanted - by_api)
 	for team in teams:  # bulk rows pass no document hook: boards count their columns again
-		bump_totals_version(team["name"])
+		bump_board_versions(team["name"])
 	frappe.db.commit()
 	# last: once setup is complete Frappe makes the first new system user a System Manager
 	skip_setup_wizard()

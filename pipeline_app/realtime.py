@@ -15,7 +15,7 @@ from functools import partial
 import frappe
 from frappe.realtime import emit_via_redis, get_user_room
 
-from pipeline_app.board import bump_totals_version, card_from_doc
+from pipeline_app.board import bump_board_versions, card_from_doc
 from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
 from pipeline_app.teams import MANAGER_ROLES
@@ -245,9 +245,9 @@ def publish_opportunity(doc, action: str = "update") -> None:
 	"""A card was created, changed or deleted: tell the boards of whoever may read it. When the
 	opportunity left a team, that team's readers only learn that the card left."""
 	before = doc.get_doc_before_save() if action == "update" else None
-	bump_totals_version(doc.team)
-	if before is not None and before.team != doc.team:
-		bump_totals_version(before.team)
+	bump_board_versions(doc.team, [doc.stage])
+	if before is not None and (before.team, before.stage) != (doc.team, doc.stage):
+		bump_board_versions(before.team, [before.stage])
 	if frappe.flags.in_patch or frappe.flags.in_install:
 		return
 	previous = card_from_doc(before, documents=False) if before is not None else None
@@ -268,7 +268,7 @@ def publish_opportunity_names(names) -> None:
 	send their current state."""
 	for name in names:
 		doc = frappe.get_doc("Pipeline Opportunity", name)
-		bump_totals_version(doc.team)
+		bump_board_versions(doc.team, [doc.stage])
 		message = {
 			"action": "update",
 			"name": doc.name,
@@ -296,5 +296,5 @@ def emit_card(message: dict, readers) -> None:
 
 def publish_team_refresh(team: str, stage: str | None = None) -> None:
 	"""Many cards of a team changed at once (abandonment job, column renumbered): its boards reload."""
-	bump_totals_version(team)
+	bump_board_versions(team, [stage] if stage else None)
 	emit_after_commit(BOARD_EVENT, {"action": "refresh", "team": team, "stage": stage}, team_audience(team))

@@ -1,10 +1,48 @@
 """What the team reports (Time in Stage, Funnel Conversion) share: their filters and their chart."""
 
+import threading
+from functools import wraps
+
 import frappe
 from frappe import _
 from frappe.utils import add_days, getdate, today
 
 DEFAULT_PERIOD_DAYS = 90
+
+
+def keeps_report_unprepared(report: str):
+	"""For a script report's `execute`. Frappe v15 (before frappe/frappe#31484) starts a 15 s timer
+	with each run that turns the report into a prepared report for every user, and cancels it only
+	when the run returns: a run that refuses its filters flips the report 15 s later. When `execute`
+	raises, this run's timer is cancelled."""
+
+	def decorate(execute):
+		@wraps(execute)
+		def wrapper(*args, **kwargs):
+			try:
+				return execute(*args, **kwargs)
+			except Exception:
+				for timer in prepared_report_timers(report):
+					timer.cancel()
+				raise
+
+		return wrapper
+
+	return decorate
+
+
+def prepared_report_timers(report: str) -> list[threading.Timer]:
+	"""The live timers that would make `report` a prepared report on this site."""
+	from frappe.core.doctype.report.report import enable_prepared_report
+
+	return [
+		thread
+		for thread in threading.enumerate()
+		if isinstance(thread, threading.Timer)
+		and getattr(thread, "function", None) is enable_prepared_report
+		and thread.kwargs.get("report") == report
+		and thread.kwargs.get("site") == frappe.local.site
+	]
 
 
 def validate_team_filters(filters) -> str:

@@ -503,37 +503,119 @@ class TestAddNew(BoardTestCase):
 		self.assertEqual(frappe.db.count("Pipeline Opportunity"), count)
 
 
-class TestCachedTotals(BoardTestCase):
-	def test_unfiltered_totals_are_kept_until_a_card_of_the_team_changes(self):
-		make_opportunity(self.team, amount=100)
-		frappe.set_user(self.seller)
-		first = self.column(api.get_board(self.team), self.new)
-		with count_queries() as queries:
-			again = self.column(api.get_board(self.team), self.new)
-		self.assertEqual((again["count"], again["amount"]), (first["count"], first["amount"]))
-		self.assertFalse([q for q in queries if "sum(`tabPipeline Opportunity`.`amount`)" in q], queries)
+class TestKeptColumnsHttp(FrappeTestCase):
+	"""Board loads over HTTP GET keep each column's rows under its query's text and version: a
+	column is read again once a card in it changed through the app, and only that column; readers
+	whose permissions differ never share rows. (Raw SQL, which bypasses the app, shows what is kept.)"""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		from pipeline_app.tests.http_client import Client
+
+		suffix = random_string(6).lower()
+		cls.seller = make_user(f"kept.seller.{suffix}@pipeline.test")
+		cls.restricted = make_user(f"kept.restricted.{suffix}@pipeline.test")
+		cls.team = make_team(
+			f"Kept {suffix}", members=[cls.seller, cls.restricted], deal_amount_enabled=1
+		).name
+		cls.new = stage_named(cls.team, "New")
+		cls.qualification = stage_named(cls.team, "Qualification")
+		cls.proposal = stage_named(cls.team, "Proposal")
+		cls.mine = make_opportunity(cls.team, title="Mine", amount=10, opportunity_owner=cls.seller).name
+		cls.theirs = make_opportunity(
+			cls.team, title="Theirs", amount=20, opportunity_owner=cls.restricted
+		).name
+		cls.waiting = make_opportunity(cls.team, title="Waiting", stage=cls.qualification, amount=5).name
+		# `restricted` may read one opportunity of the team only
+		frappe.get_doc(
+			{
+				"doctype": "User Permission",
+				"user": cls.restricted,
+				"allow": "Pipeline Opportunity",
+				"for_value": cls.theirs,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		cls.as_seller = Client.as_user(cls.seller)
+		cls.as_restricted = Client.as_user(cls.restricted)
+
+	@classmethod
+	def tearDownClass(cls):
+		from pipeline_app.tests.factories import purge_team
 
 		frappe.set_user("Administrator")
-		make_opportunity(self.team, amount=50)  # same transaction: counted at once
-		frappe.set_user(self.seller)
-		changed = self.column(api.get_board(self.team), self.new)
-		self.assertEqual((changed["count"], changed["amount"]), (first["count"] + 1, first["amount"] + 50))
+		frappe.db.delete("User Permission", {"user": cls.restricted})
+		purge_team(cls.team)
+		super().tearDownClass()
 
-	def test_totals_are_per_user_and_filtered_ones_never_kept(self):
-		make_opportunity(self.team, amount=100, opportunity_owner=self.seller)
-		make_opportunity(self.team, amount=7)
-		frappe.set_user(self.seller)
-		self.assertEqual(self.column(api.get_board(self.team, {"owner": "me"}), self.new)["amount"], 100)
-		frappe.set_user("Administrator")
-		make_opportunity(self.team, amount=1, opportunity_owner=self.seller)
-		frappe.set_user(self.seller)
-		with count_queries() as queries:
-			mine = self.column(api.get_board(self.team, {"owner": "me"}), self.new)
-		self.assertEqual(mine["amount"], 101)
-		self.assertTrue([q for q in queries if "sum(`tabPipeline Opportunity`.`amount`)" in q])
-		frappe.set_user(self.outsider)
-		with self.assertRaises(frappe.DoesNotExistError):
-			api.get_board(self.team)
+	def load(self, client, **filters):
+		from pipeline_app.tests.http_client import message
+
+		board = message(client.call("pipeline_app.api.get_board", "GET", team=self.team, filters=filters))
+		return {
+			column["name"]: (column["count"], column["amount"], [card["title"] for card in column["cards"]])
+			for column in board["columns"]
+		}
+
+	def titles(self, board):
+		"""Every card's title on the board, without what raw writes added."""
+		return [
+			title.removesuffix(" (raw)") for _count, _amount, titles in board.values() for title in titles
+		]
+
+	def raw_title(self, name, title):
+		"""A write that bypasses the app (as an administrator's SQL would): no column version moves."""
+		frappe.db.sql("update `tabPipeline Opportunity` set title = %s where name = %s", (title, name))
+		frappe.db.commit()
+
+	def test_a_column_is_read_again_once_a_card_in_it_changes_through_the_app(self):
+		from pipeline_app.tests.http_client import message
+
+		first = self.load(self.as_seller)
+		self.assertEqual(first[self.new], (2, 30, ["Theirs", "Mine"]))
+		self.raw_title(self.mine, "Mine (raw)")
+		self.raw_title(self.waiting, "Waiting (raw)")
+		self.assertEqual(self.load(self.as_seller), first)  # kept: the raw writes are not seen
+
+		# a change through the app in New: New is read again (with the raw title), Qualification is kept
+		frappe.db.rollback()
+		modified = frappe.db.get_value("Pipeline Opportunity", self.theirs, "modified")
+		message(
+			self.as_seller.call(
+				"pipeline_app.api.move_opportunity",
+				name=self.theirs,
+				stage=self.proposal,
+				expected_modified=str(modified),
+			)
+		)
+		board = self.load(self.as_seller)
+		self.assertEqual(board[self.new], (1, 10, ["Mine (raw)"]))
+		self.assertEqual(board[self.proposal], (1, 20, ["Theirs"]))
+		self.assertEqual(board[self.qualification], (1, 5, ["Waiting"]))
+
+		# an edit through REST and a delete are seen at the next load
+		response = self.as_seller.put(f"/api/resource/Pipeline Opportunity/{self.waiting}", {"amount": 7})
+		self.assertEqual(response.status_code, 200, response.text[:300])
+		self.assertEqual(self.load(self.as_seller)[self.qualification], (1, 7, ["Waiting (raw)"]))
+		frappe.db.rollback()
+		extra = make_opportunity(self.team, title="Extra", stage=self.qualification).name
+		frappe.db.commit()
+		self.assertEqual(self.load(self.as_seller)[self.qualification][2], ["Extra", "Waiting (raw)"])
+		frappe.delete_doc("Pipeline Opportunity", extra, force=True)
+		frappe.db.commit()
+		self.assertEqual(self.load(self.as_seller)[self.qualification][2], ["Waiting (raw)"])
+
+	def test_readers_with_other_permissions_or_filters_never_share_rows(self):
+		everything = self.load(self.as_seller)  # kept for the seller's query first
+		self.assertEqual(sorted(self.titles(everything)), ["Mine", "Theirs", "Waiting"])
+		board = self.load(self.as_restricted)
+		self.assertEqual(self.titles(board), ["Theirs"])
+		self.assertEqual(sum(count for count, _amount, _titles in board.values()), 1)
+		# "my cards" is a different query for each of them
+		self.assertEqual(self.titles(self.load(self.as_seller, owner="me")), ["Mine"])
+		self.assertEqual(self.titles(self.load(self.as_restricted, owner="me")), ["Theirs"])
+		self.assertEqual(self.load(self.as_seller), everything)
 
 
 class TestRealtimeAudience(BoardTestCase):

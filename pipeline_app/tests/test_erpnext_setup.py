@@ -198,9 +198,12 @@ class ScratchSite(FrappeTestCase):
 		)
 
 	def drop_site(self):
+		from pipeline_app.tests.scratch import forget_site_jobs
+
 		self.bench(
 			"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", self.PASSWORD, check=False
 		)
+		forget_site_jobs(self.SITE)
 
 	def site_value(self, expression: str):
 		result = subprocess.run(

@@ -133,6 +133,33 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 			# nothing of the app is left, and Contact is back on its standard permissions
 			self.assertEqual(left, [["frappe"], False, 0, 0, 0, 0, False, 0, 0, 0, 0, 0])
 		finally:
+			from pipeline_app.tests.scratch import forget_site_jobs
+
 			self.bench(
 				"drop-site", self.SITE, "--force", "--no-backup", "--db-root-password", password, check=False
 			)
+			forget_site_jobs(self.SITE)
+
+
+class TestForgetSiteJobs(FrappeTestCase):
+	"""Jobs of a dropped scratch site leave the job queue, other sites' jobs stay."""
+
+	def test_only_the_dropped_sites_jobs_go(self):
+		from frappe.utils.background_jobs import get_redis_conn
+
+		from pipeline_app.tests.scratch import forget_site_jobs
+
+		conn = get_redis_conn()
+		gone, kept = "dropped-scratch.localhost::job-1", f"{frappe.local.site}::job-2"
+		keys = ("rq:wip:pipeline-test", "rq:queue:pipeline-test", f"rq:job:{gone}", f"rq:job:{kept}")
+		try:
+			conn.zadd(keys[0], {gone: 1, kept: 2})
+			conn.rpush(keys[1], gone, kept)
+			conn.hset(keys[2], "status", "started")
+			conn.hset(keys[3], "status", "started")
+			forget_site_jobs("dropped-scratch.localhost")
+			self.assertEqual(conn.zrange(keys[0], 0, -1), [kept.encode()])
+			self.assertEqual(conn.lrange(keys[1], 0, -1), [kept.encode()])
+			self.assertEqual((conn.exists(keys[2]), conn.exists(keys[3])), (0, 1))
+		finally:
+			conn.delete(*keys)

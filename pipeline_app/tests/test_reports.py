@@ -277,3 +277,19 @@ class TestDashboards(FrappeTestCase):
 		)
 		self.assertEqual(chart["labels"], [stage_named(self.team, "New")])
 		self.assertEqual(chart["datasets"][0]["values"], [2])
+
+
+class TestRefusedRunsStayUnprepared(FrappeTestCase):
+	"""A run that refuses its filters, through Frappe's report runner, leaves no timer that would turn
+	the report into a prepared report 15 s later (Frappe v15 cancels it only after a success)."""
+
+	def test_a_refused_run_leaves_no_prepared_report_timer(self):
+		from frappe.desk.query_report import run
+
+		from pipeline_app.reporting import prepared_report_timers
+
+		for report in (REPORT, CONVERSION):
+			self.assertFalse(frappe.db.get_value("Report", report, "prepared_report"))
+			with self.assertRaises(frappe.ValidationError):
+				run(report, filters={})
+			self.assertEqual(prepared_report_timers(report), [], report)

@@ -10,9 +10,10 @@ from frappe import _
 from frappe.utils import flt, get_datetime
 
 from pipeline_app.funnel import LOST, OPEN, WON, get_team_stages
-from pipeline_app.reporting import stage_chart, stage_columns, validate_team_filters
+from pipeline_app.reporting import keeps_report_unprepared, stage_chart, stage_columns, validate_team_filters
 
 
+@keeps_report_unprepared("Pipeline Funnel Conversion")
 def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
 	team = validate_team_filters(filters)

@@ -12,7 +12,7 @@ from frappe import _
 from frappe.utils import flt, get_datetime, now_datetime, time_diff_in_seconds
 
 from pipeline_app.funnel import CLOSED_STATUSES, OPEN, get_team_stages
-from pipeline_app.reporting import stage_chart, stage_columns, validate_team_filters
+from pipeline_app.reporting import keeps_report_unprepared, stage_chart, stage_columns, validate_team_filters
 
 DAY_SECONDS = 86400
 DURATION_FIELDS = (
@@ -25,6 +25,7 @@ DURATION_FIELDS = (
 )
 
 
+@keeps_report_unprepared("Pipeline Time in Stage")
 def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
 	team = validate_team_filters(filters)

@@ -13,8 +13,10 @@ export class Refused extends Error {}
 
 const METHOD = "pipeline_app.api.";
 
-export function get(method, args) {
-	return frappe.xcall(METHOD + method, args, "GET");
+// Reads are GET requests (frappe.xcall always posts): the server keeps a board's columns for GETs only
+export async function get(method, args) {
+	const response = await frappe.call({ method: METHOD + method, args, type: "GET" });
+	return response.message;
 }
 
 export async function post(method, args) {
