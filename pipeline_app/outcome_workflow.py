@@ -19,6 +19,7 @@ from frappe.model.workflow import (
 	get_workflow_name,
 	has_approval_access,
 )
+from frappe.utils import escape_html
 
 from pipeline_app.funnel import ABANDONED, LOST, ON_HOLD, OPEN, WON
 from pipeline_app.install import WORKFLOW_TRANSITIONS
@@ -120,27 +121,25 @@ def check_transition_allowed(doc, next_state: str) -> None:
 
 
 def refusal_message(doc, next_state: str, workflow) -> str:
-	title = frappe.bold(doc.title or doc.name)
-	from_state, to_state = frappe.bold(_(doc.status)), frappe.bold(_(next_state))
+	def bold(text):
+		return frappe.bold(escape_html(text))
+
+	title = bold(doc.title or doc.name)
+	from_state, to_state, name = bold(_(doc.status)), bold(_(next_state)), bold(workflow.name)
 	ways = [t for t in workflow.transitions if t.state == doc.status and t.next_state == next_state]
 	if not ways:
 		return _("{0} cannot go from {1} to {2}: the Workflow {3} has no such transition").format(
-			title, from_state, to_state, frappe.bold(workflow.name)
+			title, from_state, to_state, name
 		)
-	actions = ", ".join(frappe.bold(_(action)) for action in dict.fromkeys(t.action for t in ways))
-	roles = set(frappe.get_roles())
-	if not any(t.allowed in roles for t in ways):
-		return _("You cannot take {0} from {1} to {2}: in the Workflow {3}, {4} is for {5} only").format(
-			title,
-			from_state,
-			to_state,
-			frappe.bold(workflow.name),
-			actions,
-			", ".join(frappe.bold(_(role)) for role in sorted({t.allowed for t in ways})),
+	actions = ", ".join(bold(_(action)) for action in dict.fromkeys(t.action for t in ways))
+	if not set(frappe.get_roles()) & {t.allowed for t in ways}:
+		roles = ", ".join(bold(_(role)) for role in sorted({t.allowed for t in ways}))
+		return _("You cannot move {0} from {1} to {2}: in the Workflow {3}, {4} is for {5} only").format(
+			title, from_state, to_state, name, actions, roles
 		)
 	return _(
-		"You cannot take {0} from {1} to {2} now: in the Workflow {3}, the condition or self-approval rule of {4} does not allow it"
-	).format(title, from_state, to_state, frappe.bold(workflow.name), actions)
+		"You cannot move {0} from {1} to {2} now: in the Workflow {3}, the condition or self-approval rule of {4} does not allow it"
+	).format(title, from_state, to_state, name, actions)
 
 
 def validate_outcome_workflow(workflow, method=None) -> None:

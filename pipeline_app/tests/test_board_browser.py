@@ -18,6 +18,8 @@ from pipeline_app.tests.factories import (
 	make_opportunity,
 	make_team,
 	make_user,
+	outcome_workflow_copy,
+	restrict_action,
 	stage_named,
 )
 from pipeline_app.tests.http_client import BASE_URL
@@ -220,6 +222,67 @@ def test_quick_controls(world, open_board):
 
 	panel.locator(".pb-control-team select").select_option(world.team)  # unchanged: nothing happens
 	assert not alice.errors, alice.errors
+
+
+def test_win_for_managers_only_is_neither_offered_to_a_seller_nor_accepted_on_a_drop(world, open_board):
+	doc = committed_opportunity(world.team, title="Manager wins")
+	new, won = stage_named(world.team, "New"), stage_named(world.team, "Won")
+	with outcome_workflow_copy(restrict_action("Win", "Pipeline Manager"), commit=True):
+		alice = open_board(world.alice, world.team)
+		card(alice, doc.name, new).click()
+		outcome = alice.locator(".pb-panel .pb-panel-outcome[data-loaded]")
+		outcome.wait_for()
+		assert outcome.locator(".pb-outcome-won").count() == 0
+		assert outcome.locator(".pb-outcome-lost").inner_text() == "Mark Lost"
+		alice.locator(".pb-panel .pb-panel-close").click()
+
+		# the Won column lies beyond the viewport's edge: drop by the drag events themselves
+		transfer = alice.evaluate_handle("() => new DataTransfer()")
+		card(alice, doc.name, new).dispatch_event("dragstart", {"dataTransfer": transfer})
+		won_column = alice.locator(f'.pb-column[data-stage="{won}"]')
+		won_column.dispatch_event("dragover", {"dataTransfer": transfer})
+		won_column.dispatch_event("drop", {"dataTransfer": transfer})
+		refusal = alice.locator(".modal.show .msgprint")
+		refusal.wait_for()
+		assert "Pipeline Manager" in refusal.inner_text()
+		card(alice, doc.name, new).wait_for()  # back where it was
+		assert card(alice, doc.name, won).count() == 0
+		assert (fresh(doc.name, "status", "stage").status, fresh(doc.name).stage) == ("Open", new)
+
+		manager = open_board(world.manager, world.team)
+		card(manager, doc.name, new).click()
+		manager.locator(".pb-panel .pb-panel-outcome[data-loaded] .pb-outcome-won").wait_for()
+	assert not alice.errors and not manager.errors, alice.errors + manager.errors
+
+
+def test_the_form_prompts_for_a_renamed_lost_action(world, open_board):
+	if not frappe.db.exists("Workflow Action Master", "Close as Lost"):
+		frappe.get_doc(
+			{"doctype": "Workflow Action Master", "workflow_action_name": "Close as Lost"}
+		).insert()
+
+	def rename(workflow):
+		for transition in workflow.transitions:
+			if transition.action == "Mark Lost":
+				transition.action = "Close as Lost"
+
+	doc = committed_opportunity(world.team, title="Renamed outcome")
+	with outcome_workflow_copy(rename, commit=True):
+		page = open_board(world.alice, world.team)
+		card(page, doc.name).click()
+		page.locator(
+			".pb-panel .pb-panel-outcome[data-loaded] .pb-outcome-lost", has_text="Close as Lost"
+		).wait_for()
+		page.goto(f"{site_url()}/app/pipeline-opportunity/{doc.name}")
+		page.locator(".actions-btn-group > button").click()
+		page.locator(".actions-btn-group .dropdown-item", has_text="Close as Lost").click()
+		dialog = page.locator(".modal.show")
+		reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
+		dialog.locator('input[data-fieldname="lost_reason"]').fill(reason)
+		dialog.locator(".modal-title").click()  # closes the link field's suggestions
+		dialog.locator(".btn-primary").click()
+		assert wait_until(lambda: fresh(doc.name, "status").status == "Lost")
+	assert not page.errors, page.errors
 
 
 def test_a_refused_change_shows_why_and_changes_nothing(world, open_board):

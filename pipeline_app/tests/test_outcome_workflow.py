@@ -89,6 +89,15 @@ class TestOutcomeWorkflowIsHonoured(FrappeTestCase):
 		frappe.set_user("Administrator")
 		self.assertEqual(stored(self.doc.name).status, "Open")
 
+	def test_the_refusal_escapes_the_title(self):
+		self.restrict_win()
+		frappe.db.set_value("Pipeline Opportunity", self.doc.name, "title", "<img src=x onerror=alert(1)>")
+		frappe.set_user(self.seller)
+		with self.assertRaises(WorkflowPermissionError) as refused:
+			api.move_opportunity(self.doc.name, self.won_stage)
+		self.assertIn("&lt;img", str(refused.exception))
+		self.assertNotIn("<img", str(refused.exception))
+
 	def test_a_manager_wins_when_win_is_for_managers(self):
 		self.restrict_win()
 		frappe.set_user(self.manager)

@@ -1,17 +1,27 @@
 // Copyright (c) 2026, Pipeline App contributors
 // For license information, please see license.txt
 
-// Outcome actions that need more input before the workflow can apply them
-// (fields and dialog in public/js/pipeline_app.bundle.js, shared with the Pipeline Board).
+// Outcomes that need more input before the workflow can apply them, by the state the action leads
+// to (an administrator may rename the actions; fields and dialog in public/js/pipeline_app.bundle.js,
+// shared with the Pipeline Board).
 const OUTCOME_PROMPTS = {
-	"Mark Lost": { status: "Lost", needed: (doc) => !doc.lost_reason },
-	"Put On Hold": {
-		status: "On Hold",
+	Lost: { needed: (doc) => !doc.lost_reason },
+	"On Hold": {
 		needed: (doc) => !doc.on_hold_until || doc.on_hold_until <= frappe.datetime.get_today(),
 	},
 	// with ERPNext, the Won dialog: a Quotation, Sales Order or Project, or just close
-	Win: { status: "Won", needed: () => frappe.boot.pipeline_erpnext },
+	Won: { needed: () => frappe.boot.pipeline_erpnext },
 };
+
+// The state the Workflow's action leads to from the document's status (the form lists the actions
+// Frappe's get_transitions allows the user).
+function next_state(frm, action) {
+	frappe.workflow.setup(frm.doctype);
+	const transition = frappe.workflow
+		.get_all_transitions(frm.doctype)
+		.find((t) => t.state === frm.doc.status && t.action === action);
+	return transition && transition.next_state;
+}
 
 const ERPNEXT_DOCUMENT_COLOR = {
 	Draft: "gray",
@@ -128,10 +138,11 @@ frappe.ui.form.on("Pipeline Opportunity", {
 
 	before_workflow_action(frm) {
 		const action = frm.selected_workflow_action;
-		const prompt = OUTCOME_PROMPTS[action];
+		const status = next_state(frm, action);
+		const prompt = OUTCOME_PROMPTS[status];
 		if (!prompt || !prompt.needed(frm.doc)) return;
 		frappe.dom.unfreeze();
-		if (prompt.status === "Won") {
+		if (status === "Won") {
 			// the Won dialog decides in one request (win_opportunity); Frappe's own call never runs
 			const stop = new Promise(() => {});
 			return win_with_document(frm)
@@ -143,13 +154,13 @@ frappe.ui.form.on("Pipeline Opportunity", {
 		// frm.doc here would be dropped: apply the outcome together with its fields in one save
 		// (the Workflow's transitions and roles are still checked), then stop Frappe's own call by
 		// never settling the promise it waits on.
-		return pipeline_app.ask_outcome(prompt.status, __(action)).then((values) => {
+		return pipeline_app.ask_outcome(status, __(action)).then((values) => {
 			const stop = new Promise(() => {});
 			if (!values) return stop;
 			return frappe
 				.xcall("pipeline_app.api.update_opportunity", {
 					name: frm.doc.name,
-					values: { status: prompt.status, ...values },
+					values: { status, ...values },
 					expected_modified: frm.doc.modified,
 				})
 				.then(() => frm.reload_doc())

@@ -233,19 +233,51 @@ export class CardPanel {
 		this.controls[fieldname] = control;
 	}
 
+	// The outcome actions are the transitions the outcome Workflow allows this user from the card's
+	// status, as the server answers them for this state of the card (the Workflow's roles and
+	// conditions; renamed actions keep their names). Asked when the panel shows a card state it has
+	// no answer for, so a board load costs nothing for them.
 	make_outcome_buttons(card) {
-		const $outcome = this.$panel.find(".pb-panel-outcome");
-		const buttons = [];
-		if (card.status !== "Won") buttons.push(["won", __("Won"), () => this.win()]);
-		if (card.status !== "Lost") buttons.push(["lost", __("Lost"), () => this.mark_lost()]);
-		if (card.status !== "On Hold") buttons.push(["hold", __("On Hold"), () => this.hold()]);
-		if (card.status !== "Open")
-			buttons.push(["reopen", __("Reopen"), () => this.save({ status: "Open" })]);
-		for (const [key, label, action] of buttons) {
-			$(`<button class="btn btn-default btn-sm pb-outcome-${key}">${esc(label)}</button>`)
-				.on("click", action)
+		const key = `${card.name}|${card.status}|${card.modified}`;
+		if (this.outcome && this.outcome.key === key) return this.draw_outcome_buttons();
+		this.outcome = { key, actions: null };
+		this.$panel.find(".pb-panel-outcome").removeAttr("data-loaded").empty();
+		frappe
+			.call({
+				method: "pipeline_app.outcome_workflow.get_outcome_actions",
+				args: { name: card.name },
+				type: "GET",
+			})
+			.then(({ message: answer }) => {
+				const current = this.card();
+				if (!this.outcome || this.outcome.key !== key || !current) return;
+				if (answer.status !== current.status || answer.modified !== current.modified)
+					return;
+				this.outcome.actions = answer.actions;
+				this.draw_outcome_buttons();
+			});
+	}
+
+	draw_outcome_buttons() {
+		const $outcome = this.$panel.find(".pb-panel-outcome").empty();
+		if (!this.outcome.actions) return;
+		const kinds = {
+			Won: ["won", () => this.win()],
+			Lost: ["lost", (label) => this.mark_lost(label)],
+			"On Hold": ["hold", (label) => this.hold(label)],
+			Open: ["reopen", () => this.save({ status: "Open" })],
+			Abandoned: ["abandon", () => this.save({ status: "Abandoned" })],
+		};
+		for (const { action, label, next_state } of this.outcome.actions) {
+			const [kind, run] = kinds[next_state] || [];
+			if (!kind) continue;
+			$(`<button class="btn btn-default btn-sm pb-outcome-${kind}"></button>`)
+				.text(label)
+				.attr("data-action", action)
+				.on("click", () => run(label))
 				.appendTo($outcome);
 		}
+		$outcome.attr("data-loaded", "1");
 	}
 
 	// With ERPNext the Won dialog offers a Quotation, Sales Order or Project (server: win_opportunity)
@@ -259,17 +291,17 @@ export class CardPanel {
 		if (this.name === name) this.render();
 	}
 
-	ask_lost_reason() {
-		return pipeline_app.ask_outcome("Lost", __("Mark Lost"));
+	ask_lost_reason(title) {
+		return pipeline_app.ask_outcome("Lost", title || __("Mark Lost"));
 	}
 
-	async mark_lost() {
-		const values = await this.ask_lost_reason();
+	async mark_lost(title) {
+		const values = await this.ask_lost_reason(title);
 		if (values) this.save({ status: "Lost", ...values });
 	}
 
-	async hold() {
-		const values = await pipeline_app.ask_outcome("On Hold", __("Put On Hold"));
+	async hold(title) {
+		const values = await pipeline_app.ask_outcome("On Hold", title || __("Put On Hold"));
 		if (values) this.save({ status: "On Hold", ...values });
 	}
 
