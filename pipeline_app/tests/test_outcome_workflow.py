@@ -225,6 +225,27 @@ class TestAutomationsPassTheWorkflow(FrappeTestCase):
 		self.assertEqual(stored(self.doc.name).status, "Open")
 
 
+class TestAbandonmentPassesTheWorkflow(FrappeTestCase):
+	"""The nightly job commits its batches: the restricted copy is committed too, and removed."""
+
+	def setUp(self):
+		self.team = make_team(template="Appointment funnel", abandon_after_days=14).name
+		frappe.db.commit()
+		self.addCleanup(purge_team, self.team)
+		workflow = outcome_workflow_copy(restrict_action("Abandon", MANAGER), commit=True)
+		workflow.__enter__()
+		self.addCleanup(workflow.__exit__, None, None, None)
+
+	def test_silent_leads_are_abandoned_when_abandon_is_for_managers(self):
+		from pipeline_app.automation.abandonment import abandon_silent_opportunities
+
+		with self.freeze_time(add_days(now_datetime(), -20)):
+			doc = make_opportunity(self.team)
+		frappe.db.commit()
+		abandon_silent_opportunities()
+		self.assertEqual(stored(doc.name).status, "Abandoned")
+
+
 class TestWorkflowEdits(FrappeTestCase):
 	"""What an administrator may change in the outcome Workflow, checked when the Workflow is saved."""
 
