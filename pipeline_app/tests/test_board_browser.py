@@ -249,6 +249,11 @@ def test_win_for_managers_only_is_neither_offered_to_a_seller_nor_accepted_on_a_
 		assert card(alice, doc.name, won).count() == 0
 		assert (fresh(doc.name, "status", "stage").status, fresh(doc.name).stage) == ("Open", new)
 
+		alice.goto(f"{site_url()}/app/pipeline-opportunity/{doc.name}")  # the form's actions too
+		alice.locator(".actions-btn-group > button").click()
+		alice.locator(".actions-btn-group .dropdown-item", has_text="Mark Lost").wait_for()
+		assert alice.locator(".actions-btn-group .dropdown-item", has_text="Win").count() == 0
+
 		manager = open_board(world.manager, world.team)
 		card(manager, doc.name, new).click()
 		manager.locator(".pb-panel .pb-panel-outcome[data-loaded] .pb-outcome-won").wait_for()
