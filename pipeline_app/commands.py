@@ -72,4 +72,27 @@ def pipeline_import_erpnext_opportunities(context, team: str, statuses, limit, b
 		frappe.destroy()
 
 
-commands = [pipeline_demo, pipeline_import_erpnext_opportunities]
+@click.command("pipeline-rebuild-column-counts")
+@click.option("--team", "teams", multiple=True, help="Only this team (repeat for several; default: all)")
+@pass_context
+def pipeline_rebuild_column_counts(context, teams):
+	"""Counts the board's column totals again from the opportunities: after writes that bypassed
+	the document API (SQL run by hand, a restored table)."""
+	import time
+
+	import frappe
+
+	from pipeline_app.column_counts import rebuild
+
+	site = get_site(context)
+	frappe.init(site=site)
+	frappe.connect()
+	try:
+		started = time.monotonic()
+		rebuild(list(teams) or None)
+		click.echo(f"{site}: column totals counted again in {time.monotonic() - started:.1f}s")
+	finally:
+		frappe.destroy()
+
+
+commands = [pipeline_demo, pipeline_import_erpnext_opportunities, pipeline_rebuild_column_counts]

@@ -55,6 +55,10 @@ has_permission = {
 # Another team's record fails to load exactly as a missing one does (TeamScopedDocument in
 # pipeline_app/scoped_document.py): every endpoint that loads by name answers 404 alike.
 
+# The board's column totals (pipeline_app/column_counts.py) are not links anyone needs to clear
+# before deleting a team or a stage: the team's and stage's own on_trash delete them
+ignore_links_on_delete = ["Pipeline Column Count"]
+
 # Frappe v15 endpoints that leak across teams, replaced (pipeline_app/overrides.py)
 override_whitelisted_methods = {
 	# counts without any permission check
@@ -144,6 +148,7 @@ doc_events = {
 
 scheduler_events = {
 	"cron": {
+		"* * * * *": ["pipeline_app.column_counts.fold"],
 		"*/5 * * * *": ["pipeline_app.automation.follow_ups.notify_due_follow_ups"],
 	},
 	"hourly": [

@@ -25,6 +25,7 @@ from frappe.utils import add_days, now_datetime
 from pipeline_app.assignments import close_assignments_in_bulk
 from pipeline_app.automation import add_timeline_notes_in_bulk, notify
 from pipeline_app.automation.isolation import isolated_row
+from pipeline_app.column_counts import record_status_change
 from pipeline_app.realtime import publish_team_refresh
 
 BATCH_SIZE = 1000
@@ -162,6 +163,7 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 		.where(opportunity.name.isin(names))
 		.run()
 	)
+	record_status_change(names, "Open", "Abandoned")
 	close_assignments_in_bulk(names)
 	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
 	frappe.db.bulk_insert(

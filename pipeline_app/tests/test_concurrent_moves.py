@@ -17,6 +17,7 @@ from frappe.tests.utils import FrappeTestCase
 from pipeline_app.concurrency import run_move_trials
 from pipeline_app.demo import _bulk_opportunities
 from pipeline_app.funnel import get_team_stages
+from pipeline_app.pipeline_app.doctype.pipeline_column_count.test_pipeline_column_count import counted, kept
 from pipeline_app.tests.factories import make_contact, make_team, make_user, purge_team
 from pipeline_app.tests.http_client import api_credentials
 
@@ -116,3 +117,5 @@ class TestConcurrentMoves(FrappeTestCase):
 			for row in frappe.get_all("Pipeline Opportunity", {"team": self.team}, ["name", "stage"])
 		}
 		self.assertEqual(stored, {card["name"]: card["stage"] for card in cards})
+		# the board's column totals followed every move exactly
+		self.assertEqual(kept(self.team), counted(self.team))

@@ -5,6 +5,7 @@ import frappe
 
 from pipeline_app.assignments import sync_owner_assignment
 from pipeline_app.board import set_board_rank
+from pipeline_app.column_counts import record_change as record_column_change
 from pipeline_app.funnel import apply_stage_rules, record_changes
 from pipeline_app.outcome_workflow import check_outcome_transition, is_exempt_automation
 from pipeline_app.realtime import publish_opportunity
@@ -51,6 +52,7 @@ class PipelineOpportunity(TeamScopedDocument):
 			self._doc_before_save.flags.ignore_permissions = True
 
 	def on_update(self):
+		record_column_change(self)
 		record_changes(self)
 		sync_owner_assignment(self)
 		publish_opportunity(self)
@@ -60,6 +62,7 @@ class PipelineOpportunity(TeamScopedDocument):
 		# communications stay (Frappe only unlinks communications from a deleted document)
 		frappe.db.delete("Pipeline Appointment", {"opportunity": self.name})
 		frappe.db.delete("Pipeline Stage Change", {"opportunity": self.name})
+		record_column_change(self, deleted=True)
 		publish_opportunity(self, "delete")
 
 

@@ -67,4 +67,5 @@ class PipelineTeam(TeamScopedDocument):
 				title=_("Team In Use"),
 			)
 		frappe.db.delete("Funnel Stage", {"team": self.name})
+		frappe.db.delete("Pipeline Column Count", {"team": self.name})  # all zero by now
 		clear_user_teams_cache()
