@@ -182,7 +182,11 @@ def main():
 	parser.add_argument("--user", default="carla@demo.pipeline.test")
 	parser.add_argument("--password", default="demo-pipeline")
 	parser.add_argument("--samples", type=int, default=50)
+	parser.add_argument(
+		"--board-target", type=int, default=TARGETS["get_board"], help="get_board p95 target, ms"
+	)
 	args = parser.parse_args()
+	TARGETS["get_board"] = args.board_target
 	team = in_process(args.site, args.user, args.samples)
 	over_http(Http(args.url, args.site, args.user, args.password), team, args.samples)
 

@@ -35,7 +35,7 @@ for (let i = 0; i < total; i++) {
 
 process.stdin.resume();
 process.stdin.on("end", () => {
-	console.log(JSON.stringify({ connected, arrivals }));
 	sockets.forEach((socket) => socket.close());
-	process.exit(0);
+	// exit once the line is written: a pipe takes 64 KiB at a time, and exiting earlier cuts it there
+	process.stdout.write(JSON.stringify({ connected, arrivals }) + "\n", () => process.exit(0));
 });

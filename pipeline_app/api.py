@@ -355,10 +355,16 @@ def _create_contact(first_name, last_name, email, phone) -> str:
 
 
 def _readable_team(team: str):
-	"""The team, loaded as any record is: a missing team and another team's answer alike (404)."""
+	"""The team, from Frappe's document cache (cleared by every save of the team, its members
+	included): a missing team and another team's answer alike (404), as when loading any record."""
+	from pipeline_app.permissions import raise_not_found
+	from pipeline_app.teams import can_access_team
+
 	if not team or not isinstance(team, str):
 		frappe.throw(_("Choose a team"), frappe.MandatoryError, title=_("Missing Team"))
-	doc = frappe.get_doc("Pipeline Team", team)
+	if not can_access_team(team):
+		raise_not_found("Pipeline Team", team)
+	doc = frappe.get_cached_doc("Pipeline Team", team)
 	doc.check_permission("read")
 	return doc
 

@@ -416,7 +416,11 @@ def get_user_details(users) -> dict[str, dict]:
 	users = sorted({user for user in users if user})
 	if not users:
 		return {}
-	rows = frappe.get_all("User", filters={"name": ("in", users)}, fields=["name", "full_name", "user_image"])
+	rows = frappe.db.sql(
+		"select name, full_name, user_image from `tabUser` where name in %(users)s",
+		{"users": users},
+		as_dict=True,
+	)
 	return {row.name: {"full_name": row.full_name or row.name, "image": row.user_image} for row in rows}
 
 

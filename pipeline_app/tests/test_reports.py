@@ -268,15 +268,21 @@ class TestDashboards(FrappeTestCase):
 		self.assertEqual(self.card_value("Pipeline Follow-ups Due", now), 1)
 
 	def test_stage_chart_counts_the_users_teams_only(self):
-		chart = message(
-			self.as_member.call(
-				"frappe.desk.doctype.dashboard_chart.dashboard_chart.get",
-				chart_name="Pipeline Open by Stage",
-				refresh=1,
-			)
+		"""As the workspace's chart widget asks its source: the user's team in funnel order, under the
+		stages' own names; another team answers as a missing one."""
+		from pipeline_app.funnel import get_team_stages
+
+		method = "pipeline_app.pipeline_app.dashboard_chart_source.pipeline_open_by_stage.pipeline_open_by_stage.get"
+		chart = message(self.as_member.call(method, "GET", chart_name="Pipeline Open by Stage", filters={}))
+		stages = [stage for stage in get_team_stages(self.team) if stage.stage_type == "Open"]
+		self.assertEqual(chart["labels"], [stage.stage_name for stage in stages])
+		self.assertEqual(chart["datasets"][0]["values"], [2] + [0] * (len(stages) - 1))
+		self.assertEqual(message(self.as_member.call(method, "GET", filters={"team": self.team})), chart)
+		response = self.as_member.call(method, "GET", filters={"team": self.other})
+		self.assertEqual(response.status_code, 404, response.text[:300])
+		self.assertEqual(
+			frappe.db.get_value("Dashboard Chart", "Pipeline Open by Stage", "chart_type"), "Custom"
 		)
-		self.assertEqual(chart["labels"], [stage_named(self.team, "New")])
-		self.assertEqual(chart["datasets"][0]["values"], [2])
 
 
 class TestRefusedRunsStayUnprepared(FrappeTestCase):

@@ -32,7 +32,7 @@ def scheduled_methods():
 class TestScheduledJobs(FrappeTestCase):
 	def test_every_scheduled_job_is_registered_with_its_frequency(self):
 		methods = list(scheduled_methods())
-		self.assertEqual(len(methods), 4)
+		self.assertEqual(len(methods), 5)
 		for method, frequency, cron_format in methods:
 			job = frappe.db.get_value(
 				"Scheduled Job Type",
@@ -121,4 +121,20 @@ class TestJobsRunOnTheWorker(FrappeTestCase):
 			"pipeline_app.automation.abandonment.abandon_silent_opportunities",
 			lambda: self.value(doc.name, "status") == "Abandoned",
 			"abandon a silent opportunity",
+		)
+
+	def test_column_count_fold(self):
+		first = make_opportunity(self.team)
+		make_opportunity(self.team)
+		first.reload()
+		first.stage = stage_named(self.team, "Intake")
+		first.save()
+		groups = len(
+			frappe.get_all("Pipeline Column Count", {"team": self.team}, ["stage", "status"], distinct=True)
+		)
+		self.assertGreater(frappe.db.count("Pipeline Column Count", {"team": self.team}), groups)
+		self.run_on_worker(
+			"pipeline_app.column_counts.fold",
+			lambda: frappe.db.count("Pipeline Column Count", {"team": self.team}) == groups,
+			"fold the team's column counts to one row per stage and status",
 		)

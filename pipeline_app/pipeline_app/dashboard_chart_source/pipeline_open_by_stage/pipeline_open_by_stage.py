@@ -1,0 +1,45 @@
+"""The workspace's Open by Stage chart: one team's open opportunities per stage, in funnel order,
+under the stages' own names. The totals are the board's (pipeline_app.board.get_column_totals):
+kept column counts for a reader of the whole team, a count of their own cards for anyone else."""
+
+import frappe
+from frappe import _
+
+
+@frappe.whitelist()
+def get(
+	chart_name=None,
+	chart=None,
+	no_cache=None,
+	filters=None,
+	from_date=None,
+	to_date=None,
+	timespan=None,
+	time_interval=None,
+	heatmap_year=None,
+):
+	"""Dashboard Chart Source method (the desk's chart widget calls it with the chart's filters).
+	`team`: the team shown; the user's first team when not given. Another team's answers as a
+	missing one."""
+	from pipeline_app.api import _readable_team
+	from pipeline_app.board import get_column_totals
+	from pipeline_app.funnel import get_team_stages
+
+	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
+	filters = frappe.parse_json(filters) or {}
+	team = filters.get("team") if isinstance(filters, dict) else None
+	if not team:
+		teams = frappe.get_list("Pipeline Team", pluck="name", order_by="name asc", limit=1)
+		if not teams:
+			return {"labels": [], "datasets": [{"name": _("Open"), "values": []}]}
+		team = teams[0]
+	_readable_team(team)
+	stages = get_team_stages(team)
+	totals = get_column_totals(team, [stage.name for stage in stages], {"status": ["Open"]})
+	shown = [s for s in stages if s.stage_type == "Open" or (totals.get(s.name) or {}).get("count")]
+	return {
+		"labels": [stage.stage_name for stage in shown],
+		"datasets": [
+			{"name": _("Open"), "values": [(totals.get(s.name) or {}).get("count") or 0 for s in shown]}
+		],
+	}
