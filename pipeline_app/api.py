@@ -4,6 +4,14 @@ import frappe
 from frappe import _
 from frappe.utils import cint, get_datetime
 
+from pipeline_app import board
+from pipeline_app.automation.conversations import exclusive_intake
+from pipeline_app.automation.conversations import log_message as record
+from pipeline_app.cards import card_from_doc
+from pipeline_app.erpnext.linked import attach_documents
+from pipeline_app.permissions import raise_not_found
+from pipeline_app.realtime import publish_opportunity, publish_team_refresh
+from pipeline_app.teams import can_access_team
 from pipeline_app.validation import RequestTooLargeError, check_length, check_values, parse_json_argument
 
 # the webhook: requests per team, and per peer address, within the window (site config may change them)
@@ -64,8 +72,6 @@ def log_message(
 	Communication on the contact and the opportunity. `contact` is an email address or a phone
 	number. Give `opportunity`, or `team` to use the contact's open opportunity there (an inbound
 	message creates one where the team allows it)."""
-	from pipeline_app.automation.conversations import exclusive_intake
-	from pipeline_app.automation.conversations import log_message as record
 
 	_check_message_size(text, subject, sender_name)
 	if opportunity:
@@ -99,9 +105,6 @@ def receive_message(
 	import hmac
 
 	from frappe.utils.password import get_decrypted_password
-
-	from pipeline_app.automation.conversations import exclusive_intake
-	from pipeline_app.automation.conversations import log_message as record
 
 	limit_webhook_rate(team)
 	if len(frappe.request.get_data(cache=True)) > WEBHOOK_MAX_REQUEST_BYTES:
@@ -194,7 +197,6 @@ def get_board(team: str | None = None, filters: dict | str | None = None, limit_
 	"""One team's board: its columns in stage order with counts, amount totals and their first cards,
 	plus what the page needs around them (the user's teams, the team's members and their names). The
 	number of queries does not depend on the number of opportunities."""
-	from pipeline_app import board
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	filters = board.normalize_filters(filters)
@@ -226,7 +228,6 @@ def get_stage_cards(
 ) -> dict:
 	"""The next cards of one column, for scrolling: from position `start`, or (better while others
 	move cards) right after card `after`, the last card the board shows."""
-	from pipeline_app import board
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	_readable_team(team)
@@ -241,7 +242,7 @@ def get_stage_cards(
 		cards = board.get_cards_after(team, stage, after, filters, limit)
 	else:
 		cards = board.get_cards(team, [stage], filters, max(cint(start), 0), limit)
-	board.attach_documents(cards)
+	attach_documents(cards)
 	return {"cards": cards, "users": board.get_user_details(c.opportunity_owner for c in cards)}
 
 
@@ -257,8 +258,6 @@ def move_opportunity(
 	neither may be given; neither puts it on top). Only this opportunity's row is written, with every
 	rule of the form applied. When `expected_modified` is not the card's current `modified`, someone
 	changed it meanwhile: nothing is changed and the answer (HTTP 409) carries the current card."""
-	from pipeline_app import board
-	from pipeline_app.realtime import publish_opportunity
 
 	doc = _locked_opportunity(name)
 	if _is_stale(doc, expected_modified):
@@ -269,19 +268,20 @@ def move_opportunity(
 		# a reorder within the column changes nothing any rule looks at: write the rank alone
 		doc.db_set("board_rank", board.rank_for_position(doc, above=after, below=before))
 		publish_opportunity(doc)
-		return {"card": board.card_from_doc(doc)}
-	doc.stage = stage
-	if frappe.db.get_value("Funnel Stage", stage, "team") == doc.team:
-		doc.flags.board_rank = board.rank_for_position(doc, above=after, below=before)
-	doc.save()
-	return {"card": board.card_from_doc(doc)}
+	else:
+		doc.stage = stage
+		if frappe.db.get_value("Funnel Stage", stage, "team") == doc.team:
+			doc.flags.board_rank = board.rank_for_position(doc, above=after, below=before)
+		doc.save()
+	if doc.flags.rebalanced_column:  # the column was renumbered to make room: its boards reload it
+		publish_team_refresh(*doc.flags.rebalanced_column)
+	return {"card": card_from_doc(doc)}
 
 
 @frappe.whitelist(methods=["POST"])
 def update_opportunity(name: str, values: dict | str, expected_modified: str | None = None) -> dict:
 	"""Changes fields of one opportunity from the board's quick controls, with the same rules as the
 	form and the same conflict answer as move_opportunity."""
-	from pipeline_app import board
 
 	values = parse_json_argument("values", values, dict)
 	if not values:
@@ -298,7 +298,7 @@ def update_opportunity(name: str, values: dict | str, expected_modified: str | N
 		return _conflict(doc)
 	doc.update(values)
 	doc.save()
-	return {"card": board.card_from_doc(doc)}
+	return {"card": card_from_doc(doc)}
 
 
 @frappe.whitelist(methods=["POST"])
@@ -314,7 +314,6 @@ def add_opportunity(
 ) -> dict:
 	"""The board's "Add New": an opportunity for an existing contact, or for a contact created here
 	from a name, email and phone. It lands on top of the team's first stage."""
-	from pipeline_app import board
 
 	values = parse_json_argument("values", values, dict) or {}
 	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
@@ -339,7 +338,7 @@ def add_opportunity(
 		{**values, "doctype": "Pipeline Opportunity", "team": team, "contact": contact, "title": title}
 	)
 	doc.insert()
-	return {"card": board.card_from_doc(doc)}
+	return {"card": card_from_doc(doc)}
 
 
 def _create_contact(first_name, last_name, email, phone) -> str:
@@ -357,8 +356,6 @@ def _create_contact(first_name, last_name, email, phone) -> str:
 def _readable_team(team: str):
 	"""The team, from Frappe's document cache (cleared by every save of the team, its members
 	included): a missing team and another team's answer alike (404), as when loading any record."""
-	from pipeline_app.permissions import raise_not_found
-	from pipeline_app.teams import can_access_team
 
 	if not team or not isinstance(team, str):
 		frappe.throw(_("Choose a team"), frappe.MandatoryError, title=_("Missing Team"))
@@ -389,7 +386,6 @@ def _is_stale(doc, expected_modified: str | None) -> bool:
 
 
 def _conflict(doc) -> dict:
-	from pipeline_app.board import card_from_doc, get_user_details
 
 	frappe.local.response.http_status_code = 409
 	return {
@@ -398,5 +394,5 @@ def _conflict(doc) -> dict:
 			doc.title or doc.name, frappe.utils.get_fullname(doc.modified_by)
 		),
 		"card": card_from_doc(doc),
-		"users": get_user_details([doc.opportunity_owner]),
+		"users": board.get_user_details([doc.opportunity_owner]),
 	}

@@ -18,6 +18,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, now_datetime
 
+from pipeline_app.cards import CARD_FIELDS
 from pipeline_app.column_counts import column_totals
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
@@ -30,32 +31,6 @@ DEFAULT_LIMIT = 50  # cards per page of a column when scrolling
 FIRST_SCREEN = 20  # cards per column on a board load
 MAX_LIMIT = 200
 
-CARD_FIELDS = (
-	"name",
-	"title",
-	"contact",
-	"contact_name",
-	"contact_email",
-	"contact_phone",
-	"team",
-	"stage",
-	"status",
-	"opportunity_owner",
-	"amount",
-	"weighted_amount",
-	"probability",
-	"currency",
-	"follow_up_on",
-	"last_activity_on",
-	"last_message_preview",
-	"unread_count",
-	"unanswered",
-	"source",
-	"interest",
-	"on_hold_until",
-	"board_rank",
-	"modified",
-)
 
 # statuses a board shows unless the status filter asks for others
 ACTIVE_STATUSES = ("Open", "On Hold", "Won", "Lost")
@@ -424,15 +399,6 @@ def get_user_details(users) -> dict[str, dict]:
 	return {row.name: {"full_name": row.full_name or row.name, "image": row.user_image} for row in rows}
 
 
-def card_from_doc(doc, documents: bool = True) -> dict:
-	"""The card of an opportunity; with ERPNext, `documents` adds the badges of its latest Quotation
-	and Sales Order that the session user may read."""
-	card = {field: doc.get(field) for field in CARD_FIELDS}
-	if documents:
-		attach_documents([card])
-	return card
-
-
 def clamp_limit(limit) -> int:
 	return min(max(cint(limit) or DEFAULT_LIMIT, 1), MAX_LIMIT)
 
@@ -476,6 +442,7 @@ def rank_for_position(doc, above: str | None = None, below: str | None = None) -
 		return top_rank(doc.team, doc.stage, exclude=doc.name)
 	if lower[1] - upper[1] < 2:
 		rebalance_column(doc.team, doc.stage)
+		doc.flags.rebalanced_column = (doc.team, doc.stage)
 		return rank_for_position(doc, above, below)
 	return (upper[1] + lower[1]) // 2
 
@@ -525,9 +492,10 @@ def top_rank(team: str, stage: str, exclude: str | None = None) -> int:
 	return rows[0][0] - RANK_GAP if rows else 0
 
 
-def rebalance_column(team: str, stage: str) -> None:
-	"""Renumbers one column's ranks evenly, keeping the order. Runs only when repeated moves to one
-	spot have used up the gap there; boards showing the column reload it."""
+def rebalance_column(team: str, stage: str) -> int:
+	"""Renumbers one column's ranks evenly, keeping the order; returns how many cards it renumbered.
+	Runs only when repeated moves to one spot have used up the gap there; the caller tells the boards
+	showing the column to reload it (api.move_opportunity, through doc.flags.rebalanced_column)."""
 	frappe.db.sql(
 		"""update `tabPipeline Opportunity` opportunity
 		join (
@@ -538,9 +506,7 @@ def rebalance_column(team: str, stage: str) -> None:
 		set opportunity.board_rank = ranked.position * %(gap)s""",
 		{"team": team, "stage": stage, "gap": RANK_GAP},
 	)
-	from pipeline_app.realtime import publish_team_refresh
-
-	publish_team_refresh(team, stage)
+	return frappe.db._cursor.rowcount
 
 
 def set_board_rank(doc) -> None:

@@ -15,7 +15,8 @@ from functools import partial
 import frappe
 from frappe.realtime import emit_via_redis, get_user_room
 
-from pipeline_app.board import bump_board_versions, card_from_doc
+from pipeline_app.board import bump_board_versions
+from pipeline_app.cards import card_from_doc
 from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
 from pipeline_app.teams import MANAGER_ROLES

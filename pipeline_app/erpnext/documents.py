@@ -47,7 +47,7 @@ def win_opportunity(
 	`expected_modified` is not the opportunity's, someone changed it meanwhile: HTTP 409 with the card,
 	as for the board's other writes."""
 	from pipeline_app.api import _conflict, _is_stale, _locked_opportunity
-	from pipeline_app.board import card_from_doc
+	from pipeline_app.cards import card_from_doc
 	from pipeline_app.erpnext.outcomes import team_switches
 	from pipeline_app.outcome_workflow import check_transition_allowed
 

@@ -362,6 +362,14 @@ class TestMoves(BoardTestCase):
 		)
 		self.assertEqual(len(set(ranks)), len(ranks))
 		self.assertGreaterEqual(min(b - a for a, b in pairwise(ranks)), 2)
+		# the boards showing the column are told to reload it
+		refreshes = [
+			message
+			for event, message, _room in realtime_log()
+			if event == BOARD_EVENT and message.get("action") == "refresh"
+		]
+		self.assertTrue(refreshes)
+		self.assertEqual({(m["team"], m["stage"]) for m in refreshes}, {(self.team, self.qualification)})
 
 	def test_stale_move_changes_nothing_and_answers_the_current_card(self):
 		doc = make_opportunity(self.team)

@@ -8,26 +8,29 @@ from frappe import _
 
 @frappe.whitelist()
 def get(
-	chart_name=None,
-	chart=None,
-	no_cache=None,
-	filters=None,
-	from_date=None,
-	to_date=None,
-	timespan=None,
-	time_interval=None,
-	heatmap_year=None,
-):
+	chart_name: str | None = None,
+	chart: str | None = None,
+	no_cache: str | int | None = None,
+	filters: dict | str | None = None,
+	from_date: str | None = None,
+	to_date: str | None = None,
+	timespan: str | None = None,
+	time_interval: str | None = None,
+	heatmap_year: str | int | None = None,
+) -> dict:
 	"""Dashboard Chart Source method (the desk's chart widget calls it with the chart's filters).
 	`team`: the team shown; the user's first team when not given. Another team's answers as a
 	missing one."""
 	from pipeline_app.api import _readable_team
 	from pipeline_app.board import get_column_totals
 	from pipeline_app.funnel import get_team_stages
+	from pipeline_app.validation import parse_json_argument
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
-	filters = frappe.parse_json(filters) or {}
-	team = filters.get("team") if isinstance(filters, dict) else None
+	filters = parse_json_argument("filters", filters, dict) or {}
+	team = filters.get("team")
+	if team is not None and not isinstance(team, str):
+		frappe.throw(_("Choose one team"), title=_("Invalid Filter"))
 	if not team:
 		teams = frappe.get_list("Pipeline Team", pluck="name", order_by="name asc", limit=1)
 		if not teams:

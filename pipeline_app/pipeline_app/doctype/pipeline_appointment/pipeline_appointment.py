@@ -3,9 +3,10 @@
 
 import frappe
 from frappe import _
-from frappe.utils import get_datetime
+from frappe.utils import add_to_date, get_datetime
 
 from pipeline_app.scoped_document import TeamScopedDocument
+from pipeline_app.validation import parse_json_argument
 
 
 class PipelineAppointment(TeamScopedDocument):
@@ -26,3 +27,34 @@ class PipelineAppointment(TeamScopedDocument):
 		)
 		if self.ends_at and get_datetime(self.ends_at) <= get_datetime(self.starts_at):
 			frappe.throw(_("An appointment must end after it starts"), title=_("Invalid Time"))
+
+
+@frappe.whitelist()
+def get_calendar_events(
+	start: str, end: str, filters: list | str | None = None, doctype: str | None = None
+) -> list[dict]:
+	"""The Calendar view's appointments starting between `start` and `end` (with the view's own
+	filters: team, host, status), as any list reads them: team-scoped. Titled by contact and
+	opportunity; the view colours them by status (pipeline_appointment_calendar.js)."""
+	filters = parse_json_argument("filters", filters, list) or []
+	rows = frappe.get_list(
+		"Pipeline Appointment",
+		fields=[
+			"name",
+			"starts_at",
+			"ends_at",
+			"status",
+			"contact",
+			"opportunity",
+			"opportunity_title",
+			"host",
+		],
+		filters=[*filters, ["starts_at", ">=", get_datetime(start)], ["starts_at", "<=", get_datetime(end)]],
+		order_by="starts_at asc",
+		limit_page_length=2000,
+	)
+	for row in rows:
+		row.title = " · ".join(part for part in (row.contact, row.opportunity_title) if part)
+		# shown (and, once dragged, saved) as half an hour when no end was set
+		row.ends_at = row.ends_at or add_to_date(row.starts_at, minutes=30)
+	return rows

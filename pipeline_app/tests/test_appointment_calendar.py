@@ -1,0 +1,160 @@
+"""The Calendar view of Pipeline Appointment over HTTP, as the desk's calendar asks: its events
+(team-scoped, titled by contact and opportunity, filtered by host) and a drag that reschedules."""
+
+import json
+
+import frappe
+import pytest
+from frappe.tests.utils import FrappeTestCase
+from frappe.utils import add_days, add_to_date, get_datetime, now_datetime, random_string
+
+from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
+from pipeline_app.tests.http_client import Client, message
+from pipeline_app.tests.test_board_browser import browser, site_url  # the browser fixture
+
+pytestmark = pytest.mark.http
+
+EVENTS = "pipeline_app.pipeline_app.doctype.pipeline_appointment.pipeline_appointment.get_calendar_events"
+FIELD_MAP = {"start": "starts_at", "end": "ends_at", "id": "name", "title": "title", "allDay": "all_day"}
+
+
+class TestAppointmentCalendar(FrappeTestCase):
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		suffix = random_string(6).lower()
+		cls.seller = make_user(f"calendar.seller.{suffix}@pipeline.test")
+		cls.host = make_user(f"calendar.host.{suffix}@pipeline.test")
+		cls.outsider = make_user(f"calendar.outsider.{suffix}@pipeline.test")
+		cls.team = make_team(
+			f"Calendar {suffix}", members=[cls.seller, cls.host], template="Appointment funnel"
+		).name
+		cls.other = make_team(
+			f"Calendar other {suffix}", members=[cls.outsider], template="Appointment funnel"
+		).name
+		cls.start = add_days(now_datetime(), 3).replace(hour=10, minute=0, second=0, microsecond=0)
+		cls.mine = cls.appointment(cls.team, "Ada Calendar", host=cls.host)
+		cls.unhosted = cls.appointment(cls.team, "Bob Calendar", starts_at=add_to_date(cls.start, hours=2))
+		cls.theirs = cls.appointment(cls.other, "Eve Calendar")
+		cls.dragged = cls.appointment(
+			cls.team, "Dan Calendar", host=cls.host, starts_at=add_days(cls.start, 3)
+		)
+		frappe.db.commit()
+		cls.as_seller = Client.as_user(cls.seller)
+		cls.as_outsider = Client.as_user(cls.outsider)
+
+	@classmethod
+	def appointment(cls, team, contact_name, host=None, starts_at=None):
+		contact = make_contact(first_name=contact_name)
+		opportunity = make_opportunity(team, title=f"Deal of {contact_name.split()[0]}", contact=contact)
+		return frappe.get_doc(
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": opportunity.name,
+				"starts_at": starts_at or cls.start,
+				"ends_at": add_to_date(starts_at or cls.start, minutes=45) if host else None,
+				"host": host,
+			}
+		).insert()
+
+	@classmethod
+	def tearDownClass(cls):
+		purge_team(cls.team)
+		purge_team(cls.other)
+		super().tearDownClass()
+
+	def events(self, client, **filters):
+		return message(
+			client.call(
+				EVENTS,
+				"GET",
+				doctype="Pipeline Appointment",
+				start=str(add_days(self.start, -1)),
+				end=str(add_days(self.start, 1)),
+				filters=[["Pipeline Appointment", field, "=", value] for field, value in filters.items()],
+				field_map=FIELD_MAP,
+			)
+		)
+
+	def test_the_calendar_shows_the_teams_appointments_titled_by_contact_and_opportunity(self):
+		events = {event["name"]: event for event in self.events(self.as_seller)}
+		self.assertEqual(set(events), {self.mine.name, self.unhosted.name})
+		self.assertEqual(events[self.mine.name]["title"], f"{self.mine.contact} · Deal of Ada")
+		self.assertEqual(events[self.mine.name]["status"], "Scheduled")
+		self.assertEqual(get_datetime(events[self.mine.name]["ends_at"]), add_to_date(self.start, minutes=45))
+		# no end set: shown as half an hour
+		unhosted = events[self.unhosted.name]
+		self.assertEqual(
+			get_datetime(unhosted["ends_at"]), add_to_date(get_datetime(unhosted["starts_at"]), minutes=30)
+		)
+		self.assertEqual([e["name"] for e in self.events(self.as_seller, host=self.host)], [self.mine.name])
+		self.assertEqual([e["name"] for e in self.events(self.as_outsider)], [self.theirs.name])
+
+	def test_a_drag_reschedules_and_another_team_cannot(self):
+		moved = add_to_date(self.dragged.starts_at, hours=5)
+		args = {
+			"doctype": "Pipeline Appointment",
+			"name": self.dragged.name,
+			"starts_at": str(moved),
+			"ends_at": str(add_to_date(moved, minutes=45)),
+		}
+		response = self.as_outsider.post(
+			"/api/method/frappe.desk.calendar.update_event",
+			{"args": json.dumps(args), "field_map": json.dumps(FIELD_MAP)},
+		)
+		self.assertEqual(response.status_code, 404, response.text[:300])
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Appointment", self.dragged.name, "starts_at"),
+			get_datetime(self.dragged.starts_at),
+		)
+
+		response = self.as_seller.post(
+			"/api/method/frappe.desk.calendar.update_event",
+			{"args": json.dumps(args), "field_map": json.dumps(FIELD_MAP)},
+		)
+		self.assertEqual(response.status_code, 200, response.text[:300])
+		frappe.db.rollback()
+		stored = frappe.db.get_value("Pipeline Appointment", self.dragged.name, ["starts_at", "ends_at"])
+		self.assertEqual(stored, (moved, add_to_date(moved, minutes=45)))
+
+
+@pytest.mark.browser
+def test_the_calendar_view_shows_the_teams_appointments(browser):  # noqa: F811 (the browser fixture)
+	"""Opening the Calendar view used to fail on the server ("Unknown column 'end'")."""
+	from pipeline_app.tests.factories import PASSWORD
+
+	suffix = random_string(6).lower()
+	seller = make_user(f"calendar.view.{suffix}@pipeline.test")
+	team = make_team(f"Calendar view {suffix}", members=[seller], template="Appointment funnel").name
+	opportunity = make_opportunity(
+		team, title=f"Deal {suffix}", contact=make_contact(first_name=f"Ada {suffix}")
+	)
+	frappe.get_doc(
+		{
+			"doctype": "Pipeline Appointment",
+			"opportunity": opportunity.name,
+			"starts_at": add_to_date(now_datetime(), hours=1),
+		}
+	).insert()
+	frappe.db.commit()
+	context = browser.new_context(viewport={"width": 1400, "height": 900})
+	try:
+		page = context.new_page()
+		errors = []
+		page.on("pageerror", lambda error: errors.append(str(error)))
+		page.goto(site_url() + "/login")
+		status = page.evaluate(
+			"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
+				headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+				body: JSON.stringify({usr, pwd})}).then(r => r.status)""",
+			[seller, PASSWORD],
+		)
+		assert status == 200
+		page.goto(f"{site_url()}/app/pipeline-appointment/view/calendar")
+		page.locator(".fc-event", has_text=f"Deal {suffix}").first.wait_for(timeout=30000)
+		assert page.locator(".modal.show .msgprint").count() == 0
+		assert not errors, errors
+	finally:
+		context.close()
+		purge_team(team)
