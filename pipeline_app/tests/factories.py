@@ -135,3 +135,19 @@ def restrict_action(action: str, role: str):
 				transition.allowed = role
 
 	return edit
+
+
+def other_connection():
+	"""A second connection to the site's database, as another worker (or host) has. Frappe's
+	FrappeTestCase.secondary_connection leaks into frappe.db on first use."""
+	from frappe.database import get_db
+
+	conf = frappe.local.conf
+	return get_db(
+		socket=conf.db_socket,
+		host=conf.db_host,
+		port=conf.db_port,
+		user=conf.db_name,
+		password=conf.db_password,
+		cur_db_name=conf.db_name,
+	)

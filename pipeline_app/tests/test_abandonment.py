@@ -7,14 +7,20 @@ import subprocess
 import time
 
 import frappe
-from frappe.database import get_db
 from frappe.tests.utils import FrappeTestCase, change_settings
 from frappe.utils import add_days, add_to_date, now_datetime
 
 from pipeline_app.automation.abandonment import abandon_silent_opportunities, abandonment_lock_name
 from pipeline_app.column_counts import rebuild as rebuild_column_counts
 from pipeline_app.pipeline_app.doctype.pipeline_column_count.test_pipeline_column_count import counted, kept
-from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team, stage_named
+from pipeline_app.tests.factories import (
+	make_opportunity,
+	make_team,
+	make_user,
+	other_connection,
+	purge_team,
+	stage_named,
+)
 
 
 class TestAbandonment(FrappeTestCase):
@@ -105,15 +111,7 @@ class TestAbandonment(FrappeTestCase):
 		this host would not see it."""
 		doc = self.old_opportunity()
 		frappe.db.commit()
-		conf = frappe.local.conf
-		other_host = get_db(  # FrappeTestCase.secondary_connection leaks into frappe.db on first use
-			socket=conf.db_socket,
-			host=conf.db_host,
-			port=conf.db_port,
-			user=conf.db_name,
-			password=conf.db_password,
-			cur_db_name=conf.db_name,
-		)
+		other_host = other_connection()
 		try:
 			self.assertEqual(other_host.sql("select get_lock(%s, 0)", abandonment_lock_name())[0][0], 1)
 			self.assertEqual(abandon_silent_opportunities(), 0)

@@ -5,13 +5,19 @@ not committed yet, and what the board reads its totals from."""
 import subprocess
 
 import frappe
-from frappe.database import get_db
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, flt, now_datetime
 
 from pipeline_app import api
 from pipeline_app.column_counts import DOCTYPE, fold, rebuild
-from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team, stage_named
+from pipeline_app.tests.factories import (
+	make_opportunity,
+	make_team,
+	make_user,
+	other_connection,
+	purge_team,
+	stage_named,
+)
 
 
 def counted(team: str) -> dict:
@@ -32,18 +38,6 @@ def kept(team: str) -> dict:
 		team,
 	)
 	return {(stage, status): (int(n), flt(a, 2), flt(w, 2)) for stage, status, n, a, w in rows if n}
-
-
-def other_connection():
-	conf = frappe.local.conf
-	return get_db(
-		socket=conf.db_socket,
-		host=conf.db_host,
-		port=conf.db_port,
-		user=conf.db_name,
-		password=conf.db_password,
-		cur_db_name=conf.db_name,
-	)
 
 
 class ColumnCountTestCase(FrappeTestCase):
