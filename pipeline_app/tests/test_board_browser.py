@@ -399,6 +399,32 @@ def test_status_follow_up_source_and_interest_filters_also_apply_to_live_changes
 	assert not alice.errors, alice.errors
 
 
+def test_search_text_typed_while_a_load_runs_is_kept_and_searched(world, open_board):
+	# the CI failure: the answer to the previous filter change emptied the search box being typed in
+	wanted = committed_opportunity(world.team, title="Typed while loading", source="Ad")
+	other = committed_opportunity(world.team, title="Something else", source="Ad")
+	alice = open_board(world.alice, world.team, "&source=Ad")
+	card(alice, other.name).wait_for()
+	held = []  # the board load's request, answered when the test says so
+	alice.route("**/api/method/pipeline_app.api.get_board*", lambda route: held.append(route))
+	alice.locator(".pb-filter-source select").select_option("")
+	while not held:
+		alice.wait_for_timeout(50)
+	search = alice.locator(".pb-filter-q input")
+	search.fill("typed while")
+	for route in held:
+		route.continue_()
+	alice.unroute("**/api/method/pipeline_app.api.get_board*")
+	alice.wait_for_function("document.querySelector('.pipeline-board').getAttribute('aria-busy') === 'false'")
+	card(alice, wanted.name).wait_for()  # the answer to the source change is shown...
+	assert search.input_value() == "typed while"  # ...and the text being typed is still there
+	search.press("Enter")
+	card(alice, other.name).wait_for(state="detached")
+	assert card(alice, wanted.name).count() == 1
+	assert parse_qs(alice.evaluate("location.search.slice(1)"))["q"] == ["typed while"]
+	assert not alice.errors, alice.errors
+
+
 def test_add_new_with_an_inline_contact(world, open_board):
 	bob = open_board(world.bob, world.team)
 	alice = open_board(world.alice, world.team)

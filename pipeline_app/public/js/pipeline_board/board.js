@@ -55,6 +55,7 @@ export class PipelineBoard {
 
 	async load(team, filters) {
 		this.filters = filters || {};
+		const typed = this.filter_inputs(); // what the toolbar says when the load starts
 		this.$body.attr("aria-busy", "true");
 		let shown;
 		try {
@@ -67,7 +68,7 @@ export class PipelineBoard {
 		this.missed_events = false;
 		this.filters = this.store.filters;
 		filter_utils.to_url(this.store.team, this.filters);
-		this.sync_toolbar();
+		this.sync_toolbar(typed);
 		this.$body.attr("aria-busy", "false");
 	}
 
@@ -187,13 +188,25 @@ export class PipelineBoard {
 		];
 	}
 
-	sync_toolbar() {
+	filter_inputs() {
+		const values = {};
+		for (const key of filter_utils.FILTER_KEYS) {
+			values[key] = this.fields[key] ? (this.fields[key].get_value() || "").trim() : "";
+		}
+		return values;
+	}
+
+	// Shows the loaded team and filters, except in a filter the user changed while the load ran
+	// (text being typed in the search box is theirs: its change event loads it next).
+	sync_toolbar(typed = {}) {
 		this.syncing = true;
 		const team_field = this.fields.team;
 		team_field.df.options = this.store.teams.map((t) => ({ value: t, label: t }));
 		team_field.refresh();
 		team_field.set_input(this.store.team);
+		const now = this.filter_inputs();
 		for (const key of filter_utils.FILTER_KEYS) {
+			if (key in typed && now[key] !== typed[key]) continue;
 			this.fields[key].set_input(this.filters[key] || "");
 		}
 		this.refresh_views();
