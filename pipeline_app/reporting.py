@@ -1,13 +1,15 @@
-"""What the team reports (Time in Stage, Funnel Conversion) share: their filters and their chart."""
+"""What the team reports (Time in Stage, Funnel Conversion, Forecast, Win Loss) share: their filters,
+their chart, the month buckets and the labels of their rows."""
 
 import threading
 from functools import wraps
 
 import frappe
 from frappe import _
-from frappe.utils import add_days, getdate, today
+from frappe.utils import add_days, get_fullname, getdate, month_diff, today
 
 DEFAULT_PERIOD_DAYS = 90
+MAX_PERIOD_MONTHS = 60  # the month reports (Forecast, Win Loss) read at most five years at once
 
 
 def keeps_report_unprepared(report: str):
@@ -90,3 +92,48 @@ def stage_columns() -> list[dict]:
 		},
 		{"fieldname": "stage_type", "label": _("Type"), "fieldtype": "Data", "width": 80},
 	]
+
+
+def parse_date_filter(filters, key: str) -> None:
+	"""Turns a date filter given as text into a date, refusing anything else in words."""
+	value = filters.get(key)
+	if value is None or value == "":
+		return
+	parsed = None
+	if isinstance(value, str):
+		try:
+			parsed = getdate(value)
+		except (ValueError, OverflowError):
+			parsed = None
+	if not parsed:
+		frappe.throw(_("{0} must be a date").format(frappe.bold(key)), title=_("Invalid Filter"))
+	filters[key] = str(parsed)
+
+
+def check_period_months(filters) -> None:
+	"""The period (already validated, from_date before to_date) covers at most MAX_PERIOD_MONTHS."""
+	if month_diff(filters.to_date, filters.from_date) > MAX_PERIOD_MONTHS:
+		frappe.throw(
+			_("Choose a period of at most {0} months").format(MAX_PERIOD_MONTHS), title=_("Invalid Period")
+		)
+
+
+def months_between(from_date, to_date) -> list[str]:
+	"""Every month from from_date's to to_date's, as the reports name them: YYYY-MM."""
+	year, month = getdate(from_date).year, getdate(from_date).month
+	last = (getdate(to_date).year, getdate(to_date).month)
+	months = []
+	while (year, month) <= last:
+		months.append(f"{year:04d}-{month:02d}")
+		year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+	return months
+
+
+def team_amounts(team: str) -> tuple[bool, str | None]:
+	"""Whether the team tracks deal amounts, and in which currency. Trusted: after the team check."""
+	tracks, currency = frappe.get_cached_value("Pipeline Team", team, ["deal_amount_enabled", "currency"])
+	return bool(tracks), currency
+
+
+def owner_label(owner: str | None) -> str:
+	return get_fullname(owner) if owner else _("Unassigned")

@@ -82,7 +82,7 @@ BAD_BY_NAME = {
 	"doctype": ("NoSuchDoctype", {"a": 1}),
 }
 ALTERNATIVES = {"team": "opportunity", "opportunity": "team"}
-REPORTS = ("Pipeline Time in Stage", "Pipeline Funnel Conversion")
+REPORTS = ("Pipeline Time in Stage", "Pipeline Funnel Conversion", "Pipeline Forecast", "Pipeline Win Loss")
 WATCHED_DOCTYPES = ("Contact", "Communication", "ToDo", "Comment")
 TRACEBACK_KEYS = ("exc", "exception", "_exc_source", "_debug_messages")
 

@@ -250,7 +250,7 @@ class TestDashboards(FrappeTestCase):
 				"Pipeline Follow-ups Due",
 			},
 		)
-		self.assertEqual(charts, {"Pipeline Open by Stage", "Pipeline Won per Month"})
+		self.assertEqual(charts, {"Pipeline Open by Stage", "Pipeline Won per Month", "Pipeline Forecast"})
 		# the page's blocks find their widget by the row's label
 		blocks = json.loads(workspace.content)
 		labels = {row.label for row in workspace.number_cards} | {row.label for row in workspace.charts}

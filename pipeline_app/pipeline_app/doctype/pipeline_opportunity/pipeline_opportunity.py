@@ -73,3 +73,10 @@ def on_doctype_update():
 	frappe.db.add_index(
 		"Pipeline Opportunity", ["team", "stage", "status", "amount", "weighted_amount"], "board_totals_index"
 	)
+	# the Forecast report's open months (covering) and the outcomes of a period (Forecast, Win Loss)
+	frappe.db.add_index(
+		"Pipeline Opportunity",
+		["team", "status", "expected_close_date", "opportunity_owner", "amount", "weighted_amount"],
+		"forecast_index",
+	)
+	frappe.db.add_index("Pipeline Opportunity", ["team", "status", "closed_on"], "outcome_index")
