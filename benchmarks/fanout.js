@@ -27,7 +27,7 @@ for (let i = 0; i < total; i++) {
 	socket.on("connect_error", (error) => {
 		console.error(`connect_error ${error.message}`);
 	});
-	socket.on("pipeline_board", (message) => {
+	socket.on("pipeline_app:board", (message) => {
 		(arrivals[message.name] = arrivals[message.name] || []).push(Date.now());
 	});
 	sockets.push(socket);

@@ -1,6 +1,6 @@
-"""Message intake and the reporting widgets at the site's size (100,000 opportunities and 50,000
-contacts on the benchmark site), in process, as a seller of the largest team. Every message is
-rolled back after it is timed, so the site is left as it was.
+"""Message intake and the reporting widgets (number cards, charts, the four team reports) at the
+site's size (100,000 opportunities and 50,000 contacts on the benchmark site), in process, as a seller
+of the largest team. Every message is rolled back after it is timed, so the site is left as it was.
 
 Run with the bench's Python from the bench's sites directory:
     ../env/bin/python ../apps/pipeline_app/benchmarks/intake_and_reports.py --site pipeline-big.localhost
@@ -50,15 +50,26 @@ def main() -> None:
 	frappe.init(site=args.site, sites_path=".")
 	frappe.connect()
 	from frappe.desk.doctype.number_card.number_card import get_result
+	from frappe.utils import add_months, today
 
 	from pipeline_app.automation.conversations import log_message
+	from pipeline_app.pipeline_app.dashboard_chart_source.pipeline_forecast.pipeline_forecast import (
+		get as get_forecast_chart,
+	)
 	from pipeline_app.pipeline_app.dashboard_chart_source.pipeline_open_by_stage.pipeline_open_by_stage import (
 		get as get_chart,
+	)
+	from pipeline_app.pipeline_app.report.pipeline_forecast.pipeline_forecast import (
+		execute as execute_forecast,
 	)
 	from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel_conversion import (
 		execute as execute_conversion,
 	)
 	from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
+	from pipeline_app.pipeline_app.report.pipeline_win_loss.pipeline_win_loss import GROUPS
+	from pipeline_app.pipeline_app.report.pipeline_win_loss.pipeline_win_loss import (
+		execute as execute_win_loss,
+	)
 	from pipeline_app.teams import get_user_teams
 
 	frappe.set_user(args.user)
@@ -102,6 +113,41 @@ def main() -> None:
 		timed(lambda: execute_conversion({"team": team}), max(5, args.samples // 4)),
 		target=True,
 	)
+	report(
+		"Forecast report, this month + 5 (execute)",
+		timed(lambda: execute_forecast({"team": team}), args.samples),
+		target=True,
+	)
+	report(
+		"Forecast report, 12 months back to 12 ahead (execute)",
+		timed(
+			lambda: execute_forecast(
+				{
+					"team": team,
+					"from_date": str(add_months(today(), -12)),
+					"to_date": str(add_months(today(), 12)),
+				}
+			),
+			args.samples,
+		),
+		target=True,
+	)
+	for group_by in GROUPS:
+		report(
+			f"Win Loss report by {group_by}, last 90 days (execute)",
+			timed(
+				lambda group_by=group_by: execute_win_loss({"team": team, "group_by": group_by}), args.samples
+			),
+			target=True,
+		)
+	report(
+		"Win Loss report by Owner, last 12 months (execute)",
+		timed(
+			lambda: execute_win_loss({"team": team, "from_date": str(add_months(today(), -12))}),
+			args.samples,
+		),
+		target=True,
+	)
 	for name in ("Pipeline Open Opportunities", "Pipeline Open Value"):
 		card = frappe.get_doc("Number Card", name)
 		report(
@@ -112,6 +158,13 @@ def main() -> None:
 	report(
 		"chart 'Pipeline Open by Stage'",
 		timed(lambda: get_chart(chart_name="Pipeline Open by Stage", filters={"team": team}), args.samples),
+		target=True,
+	)
+	report(
+		"chart 'Pipeline Forecast'",
+		timed(
+			lambda: get_forecast_chart(chart_name="Pipeline Forecast", filters={"team": team}), args.samples
+		),
 		target=True,
 	)
 	frappe.db.rollback()

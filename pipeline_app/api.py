@@ -193,7 +193,9 @@ BOARD_EDITABLE_FIELDS = frozenset(
 
 
 @frappe.whitelist()
-def get_board(team: str | None = None, filters: dict | str | None = None, limit_per_stage: int = 20) -> dict:
+def get_board(
+	team: str | None = None, filters: dict | str | None = None, limit_per_stage: int | None = None
+) -> dict:
 	"""One team's board: its columns in stage order with counts, amount totals and their first cards,
 	plus what the page needs around them (the user's teams, the team's members and their names). The
 	number of queries does not depend on the number of opportunities."""
@@ -212,7 +214,9 @@ def get_board(team: str | None = None, filters: dict | str | None = None, limit_
 	team_doc = _readable_team(team)
 	versions = board.read_versions(team)  # before the rows are read: see board.read_versions
 	return {
-		**board.get_board_data(team_doc, filters, board.clamp_limit(limit_per_stage), versions),
+		**board.get_board_data(
+			team_doc, filters, board.clamp_limit(limit_per_stage or board.FIRST_SCREEN), versions
+		),
 		"teams": teams,
 	}
 
@@ -222,12 +226,13 @@ def get_stage_cards(
 	team: str,
 	stage: str,
 	start: int = 0,
-	limit: int = 50,
+	limit: int | None = None,
 	filters: dict | str | None = None,
 	after: str | None = None,
 ) -> dict:
 	"""The next cards of one column, for scrolling: from position `start`, or (better while others
-	move cards) right after card `after`, the last card the board shows."""
+	move cards) right after card `after`, the last card the board shows. `limit` defaults to Pipeline
+	Settings' Board Cards per Column."""
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	_readable_team(team)
@@ -237,7 +242,7 @@ def get_stage_cards(
 			title=_("Invalid Stage"),
 		)
 	filters = board.normalize_filters(filters)
-	limit = board.clamp_limit(limit)
+	limit = board.clamp_limit(limit) if limit else board.page_size()
 	if after:
 		cards = board.get_cards_after(team, stage, after, filters, limit)
 	else:

@@ -27,7 +27,7 @@ from pipeline_app.teams import get_readable_teams
 from pipeline_app.validation import parse_json_argument
 
 RANK_GAP = 1 << 20
-DEFAULT_LIMIT = 50  # cards per page of a column when scrolling
+DEFAULT_LIMIT = 50  # cards per page of a column when scrolling, unless Pipeline Settings say otherwise
 FIRST_SCREEN = 20  # cards per column on a board load
 MAX_LIMIT = 200
 
@@ -361,6 +361,10 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 		"users": get_user_details([m["user"] for m in members] + [card.opportunity_owner for card in cards]),
 		"filters": filters,
 		"limit": limit,
+		# what the page would otherwise have to know on its own
+		"page_size": page_size(),
+		"filter_keys": FILTER_KEYS,
+		"active_statuses": ACTIVE_STATUSES,
 		"server_time": frappe.utils.now(),
 	}
 
@@ -397,6 +401,22 @@ def get_user_details(users) -> dict[str, dict]:
 		as_dict=True,
 	)
 	return {row.name: {"full_name": row.full_name or row.name, "image": row.user_image} for row in rows}
+
+
+def client_constants() -> dict:
+	"""What the board page needs to know before its first load (in the desk's boot, pipeline_app/boot.py):
+	the filters `get_board` takes, the statuses it shows unless filtered, its first screen and page."""
+	return {
+		"filter_keys": FILTER_KEYS,
+		"active_statuses": ACTIVE_STATUSES,
+		"first_screen": FIRST_SCREEN,
+		"page_size": page_size(),
+	}
+
+
+def page_size() -> int:
+	"""Cards per page of a column when scrolling: Pipeline Settings' Board Cards per Column."""
+	return clamp_limit(frappe.db.get_single_value("Pipeline Settings", "board_page_size"))
 
 
 def clamp_limit(limit) -> int:

@@ -16,7 +16,7 @@ from frappe.utils.password import update_password
 
 from pipeline_app.board import RANK_GAP, bump_board_versions
 from pipeline_app.column_counts import insert as insert_column_counts
-from pipeline_app.funnel import get_team_stages
+from pipeline_app.funnel import get_team_stages, insert_stage_changes
 
 DEMO_PASSWORD = "demo-pipeline"
 DEMO_DOMAIN = "demo.pipeline.test"
@@ -442,41 +442,9 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 				)
 			)
 			for change_type, to_value in (("Stage", outcome["stage"].name), ("Status", outcome["status"])):
-				changes.append(
-					(
-						frappe.generate_hash(length=12),
-						name,
-						team["name"],
-						change_type,
-						None,
-						to_value,
-						"Administrator",
-						created,
-						created,
-						created,
-						"Administrator",
-						"Administrator",
-					)
-				)
+				changes.append((name, team["name"], change_type, None, to_value, "Administrator", created))
 		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
 		record_column_rows(rows)
-		frappe.db.bulk_insert(
-			"Pipeline Stage Change",
-			[
-				"name",
-				"opportunity",
-				"team",
-				"change_type",
-				"from_value",
-				"to_value",
-				"changed_by",
-				"changed_on",
-				"creation",
-				"modified",
-				"owner",
-				"modified_by",
-			],
-			changes,
-		)
+		insert_stage_changes(changes)
 		frappe.db.commit()
 		done += size

@@ -292,6 +292,32 @@ def _validate_owner(doc, team_changed: bool) -> None:
 	)
 
 
+# what a bulk writer gives per Pipeline Stage Change row (insert_stage_changes)
+STAGE_CHANGE_COLUMNS = (
+	"opportunity",
+	"team",
+	"change_type",
+	"from_value",
+	"to_value",
+	"changed_by",
+	"changed_on",
+)
+
+
+def insert_stage_changes(changes) -> None:
+	"""Pipeline Stage Change rows in one statement, for bulk writers (the abandonment job, the demo):
+	each change is a tuple in STAGE_CHANGE_COLUMNS order, completed with the name and bookkeeping
+	columns a document insert would set (created and modified when changed, owned by who changed)."""
+	frappe.db.bulk_insert(
+		"Pipeline Stage Change",
+		["name", *STAGE_CHANGE_COLUMNS, "creation", "modified", "owner", "modified_by"],
+		[
+			(frappe.generate_hash(length=12), *change, change[6], change[6], change[5], change[5])
+			for change in changes
+		],
+	)
+
+
 def record_changes(doc) -> None:
 	"""Logs each stage and status change (from, to, who, when) as a Pipeline Stage Change, the
 	append-only history that time-in-stage reports read. Called after every insert and save. A move

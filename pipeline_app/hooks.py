@@ -102,9 +102,6 @@ doc_events = {
 		"validate": "pipeline_app.realtime.hold_list_update",
 		"on_change": "pipeline_app.realtime.send_held_list_update",
 	},
-	"Pipeline Appointment": {
-		"on_update": "pipeline_app.automation.appointments.on_appointment_update",
-	},
 	"Pipeline Opportunity": {
 		# values Frappe v15 lets through to the database (dangling fetched links, bad dates, ...);
 		# with ERPNext, item lines without a rate take the price list's (pipeline_app/erpnext/prices.py)
@@ -112,7 +109,6 @@ doc_events = {
 			"pipeline_app.validation.check_document_values",
 			"pipeline_app.erpnext.prices.fill_item_rates",
 		],
-		"on_update": "pipeline_app.automation.appointments.on_opportunity_update",
 	},
 	"Pipeline Team": {
 		"before_validate": "pipeline_app.validation.check_document_values",

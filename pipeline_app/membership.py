@@ -13,7 +13,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
-from pipeline_app.automation import add_timeline_notes_in_bulk
+from pipeline_app.automation.moves import add_timeline_notes_in_bulk
 from pipeline_app.realtime import publish_team_refresh
 
 DOCTYPE = "Pipeline Opportunity"

@@ -3,7 +3,7 @@
 Frappe v15 sends each saved document's `list_update` to the doctype's room, which every user with
 read permission on the doctype may join, and `publish_realtime(doctype=X)` without a docname reaches
 every desk user: both would leak names across teams. Pipeline documents therefore replace
-`notify_update` (see their controllers): `list_update` and the board's `pipeline_board` events go to
+`notify_update` (see their controllers): `list_update` and the board's `pipeline_app:board` events go to
 the personal room of each user allowed to read the document, and to no one else. `doc_update` keeps
 going to the document's own room, which Frappe lets only readers of that document join.
 
@@ -21,7 +21,7 @@ from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
 from pipeline_app.teams import MANAGER_ROLES
 
-BOARD_EVENT = "pipeline_board"
+BOARD_EVENT = "pipeline_app:board"  # the app's realtime events are named pipeline_app:<what>
 
 
 def team_audience(team: str) -> list[str]:

@@ -419,6 +419,11 @@ start_services() {
 	stop_services
 	write_procfile "$1"
 	as_bench mkdir -p config/pids logs
+	# a job of a dropped site (an interrupted scratch-site test) would crash the worker, and honcho
+	# would then stop everything
+	local forgotten
+	forgotten=$(as_bench ./env/bin/python -m pipeline_app.tests.scratch sites 2>/dev/null || true)
+	[ -z "$forgotten" ] || log "Forgot the queued jobs of dropped sites: $forgotten"
 	log "Starting web, socket.io, scheduler and worker (logs: $BENCH_DIR/logs/pipeline-services.log)"
 	as_bench setsid bash -c "echo \$\$ > $SERVICES_PIDFILE; exec honcho -f $SERVICES_PROCFILE start > logs/pipeline-services.log 2>&1" </dev/null >/dev/null 2>&1 &
 	for _ in $(seq 90); do

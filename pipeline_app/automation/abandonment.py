@@ -23,9 +23,11 @@ from frappe.query_builder.functions import Coalesce
 from frappe.utils import add_days, now_datetime
 
 from pipeline_app.assignments import close_assignments_in_bulk
-from pipeline_app.automation import add_timeline_notes_in_bulk, notify
 from pipeline_app.automation.isolation import isolated_row
+from pipeline_app.automation.moves import add_timeline_notes_in_bulk
+from pipeline_app.automation.notifications import notify
 from pipeline_app.column_counts import record_status_change
+from pipeline_app.funnel import insert_stage_changes
 from pipeline_app.realtime import publish_team_refresh
 
 BATCH_SIZE = 1000
@@ -166,40 +168,7 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 	record_status_change(names, "Open", "Abandoned")
 	close_assignments_in_bulk(names)
 	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
-	frappe.db.bulk_insert(
-		"Pipeline Stage Change",
-		[
-			"name",
-			"opportunity",
-			"team",
-			"change_type",
-			"from_value",
-			"to_value",
-			"changed_by",
-			"changed_on",
-			"creation",
-			"modified",
-			"owner",
-			"modified_by",
-		],
-		[
-			(
-				frappe.generate_hash(length=12),
-				name,
-				team,
-				"Status",
-				"Open",
-				"Abandoned",
-				user,
-				now,
-				now,
-				now,
-				user,
-				user,
-			)
-			for name in names
-		],
-	)
+	insert_stage_changes((name, team, "Status", "Open", "Abandoned", user, now) for name in names)
 	add_timeline_notes_in_bulk(names, note, user, now)
 	return list(rows)
 

@@ -15,8 +15,8 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, getdate, now_datetime, today
 
-from pipeline_app.automation import add_timeline_note, move_opportunity_by_automation
 from pipeline_app.automation.isolation import isolated_row
+from pipeline_app.automation.moves import add_timeline_note, move_opportunity_by_automation
 
 SOURCE_APPOINTMENT = "appointment"
 SOURCE_OPPORTUNITY = "opportunity"
@@ -35,8 +35,8 @@ def team_stages(team: str) -> frappe._dict:
 	)
 
 
-def on_appointment_update(appointment, method=None):
-	"""doc_events: Pipeline Appointment on_update (runs on insert too)."""
+def follow_appointment(appointment) -> None:
+	"""From the appointment's on_update (runs on insert too): its status and time move the stage."""
 	if appointment.flags.automation == SOURCE_OPPORTUNITY:
 		return
 	before = appointment.get_doc_before_save()
@@ -67,8 +67,8 @@ def on_appointment_update(appointment, method=None):
 	)
 
 
-def on_opportunity_update(opportunity, method=None):
-	"""doc_events: Pipeline Opportunity on_update. Entering the No Show / Cancelled stage marks the
+def follow_opportunity_stage(opportunity) -> None:
+	"""From the opportunity's on_update. Entering the No Show / Cancelled stage marks the
 	open appointment accordingly."""
 	if opportunity.flags.automation == SOURCE_APPOINTMENT:
 		return

@@ -12,7 +12,7 @@ from frappe import _
 from frappe.query_builder.functions import Coalesce
 from frappe.utils import cstr, get_datetime, now_datetime, strip_html
 
-from pipeline_app.automation import move_opportunity_by_automation
+from pipeline_app.automation.moves import move_opportunity_by_automation
 from pipeline_app.funnel import first_stage
 from pipeline_app.permissions import system_access
 from pipeline_app.realtime import publish_opportunity_names

@@ -5,8 +5,9 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime, today
 
-from pipeline_app.automation import add_timeline_note, notify, opportunity_link, recipients_for
 from pipeline_app.automation.isolation import isolated_row
+from pipeline_app.automation.moves import add_timeline_note
+from pipeline_app.automation.notifications import notify, opportunity_link, recipients_for
 
 BATCH_SIZE = 500
 

@@ -16,7 +16,8 @@ opportunity costs nothing: each handler returns before any query.
 import frappe
 from frappe import _
 
-from pipeline_app.automation import add_timeline_note, move_opportunity_by_automation, notify, recipients_for
+from pipeline_app.automation.moves import add_timeline_note, move_opportunity_by_automation
+from pipeline_app.automation.notifications import notify, recipients_for
 from pipeline_app.erpnext import OPPORTUNITY_LINK_FIELD
 from pipeline_app.funnel import LOST, OPEN, WON, first_stage
 from pipeline_app.permissions import system_access

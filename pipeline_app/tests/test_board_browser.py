@@ -516,7 +516,7 @@ def test_events_of_another_team_never_reach_a_board(world, open_board):
 	carol = open_board(world.carol, world.other)
 	carol.evaluate(
 		"""() => { window.__seen = [];
-		for (const event of ['pipeline_board', 'list_update', 'doc_update']) {
+		for (const event of ['pipeline_app:board', 'list_update', 'doc_update']) {
 			frappe.realtime.on(event, (data) => window.__seen.push([event, JSON.stringify(data)]));
 		} }"""
 	)
@@ -532,7 +532,7 @@ def test_events_of_another_team_never_reach_a_board(world, open_board):
 	)
 	frappe.db.commit()
 	carol.wait_for_function(
-		f"window.__seen.some(([event, data]) => event === 'pipeline_board' && data.includes('{own.name}'))",
+		f"window.__seen.some(([event, data]) => event === 'pipeline_app:board' && data.includes('{own.name}'))",
 		timeout=REALTIME_SECONDS * 1000,
 	)
 	seen = carol.evaluate("window.__seen")

@@ -163,3 +163,22 @@ class TestForgetSiteJobs(FrappeTestCase):
 			self.assertEqual((conn.exists(keys[2]), conn.exists(keys[3])), (0, 1))
 		finally:
 			conn.delete(*keys)
+
+	def test_before_the_worker_starts_the_jobs_of_sites_not_in_the_bench_go(self):
+		from frappe.utils.background_jobs import get_redis_conn
+
+		from pipeline_app.tests.scratch import forget_jobs_of_missing_sites
+
+		conn = get_redis_conn()
+		gone, kept = "never-made-scratch.localhost::job-1", f"{frappe.local.site}::job-2"
+		keys = ("rq:wip:pipeline-test-missing", f"rq:job:{gone}", f"rq:job:{kept}")
+		try:
+			conn.zadd(keys[0], {gone: 1, kept: 2})
+			conn.hset(keys[1], "status", "started")
+			conn.hset(keys[2], "status", "started")
+			sites_dir = os.path.dirname(os.path.abspath(frappe.get_site_path()))
+			self.assertIn("never-made-scratch.localhost", forget_jobs_of_missing_sites(sites_dir))
+			self.assertEqual(conn.zrange(keys[0], 0, -1), [kept.encode()])
+			self.assertEqual((conn.exists(keys[1]), conn.exists(keys[2])), (0, 1))
+		finally:
+			conn.delete(*keys)

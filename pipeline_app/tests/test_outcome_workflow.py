@@ -178,7 +178,7 @@ class TestAutomationsPassTheWorkflow(FrappeTestCase):
 
 	def test_an_erpnext_order_wins_for_a_seller_who_may_not_win(self):
 		"""The path of the Sales Order submit hook (erpnext/outcomes.py) in the seller's session."""
-		from pipeline_app.automation import move_opportunity_by_automation
+		from pipeline_app.automation.moves import move_opportunity_by_automation
 		from pipeline_app.erpnext.outcomes import SOURCE
 		from pipeline_app.permissions import system_access
 

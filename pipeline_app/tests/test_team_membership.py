@@ -5,6 +5,7 @@ import frappe
 from frappe.desk.form import assign_to
 from frappe.tests.utils import FrappeTestCase
 
+from pipeline_app.realtime import BOARD_EVENT
 from pipeline_app.tests.factories import make_opportunity, make_team, make_user
 
 DOCTYPE = "Pipeline Opportunity"
@@ -111,9 +112,7 @@ class TestTeamMembership(FrappeTestCase):
 		refreshes = [
 			room
 			for event, message, room in frappe.local._realtime_log
-			if event == "pipeline_board"
-			and message["action"] == "refresh"
-			and message["team"] == self.team.name
+			if event == BOARD_EVENT and message["action"] == "refresh" and message["team"] == self.team.name
 		]
 		self.assertIn(f"user:{self.colleague}", refreshes)
 

@@ -2,6 +2,26 @@
 // reports share.
 frappe.provide("pipeline_app");
 
+// Indicator colours (Frappe's indicator-pill classes) of an opportunity's status, and of the status
+// of an ERPNext document made for it
+pipeline_app.STATUS_COLOR = {
+	Open: "blue",
+	Won: "green",
+	Lost: "red",
+	"On Hold": "orange",
+	Abandoned: "gray",
+};
+pipeline_app.DOCUMENT_COLOR = {
+	Draft: "gray",
+	Ordered: "green",
+	Completed: "green",
+	"To Bill": "green",
+	Closed: "green",
+	Lost: "red",
+	Expired: "red",
+	Cancelled: "red",
+};
+
 // The fields an outcome needs before the server accepts it (the server checks them too).
 pipeline_app.OUTCOME_FIELDS = {
 	Lost: () => [

@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.utils import add_to_date, get_datetime
 
+from pipeline_app.automation.appointments import follow_appointment
 from pipeline_app.scoped_document import TeamScopedDocument
 from pipeline_app.validation import parse_json_argument
 
@@ -27,6 +28,9 @@ class PipelineAppointment(TeamScopedDocument):
 		)
 		if self.ends_at and get_datetime(self.ends_at) <= get_datetime(self.starts_at):
 			frappe.throw(_("An appointment must end after it starts"), title=_("Invalid Time"))
+
+	def on_update(self):
+		follow_appointment(self)  # the opportunity's stage follows the status and the day
 
 
 @frappe.whitelist()

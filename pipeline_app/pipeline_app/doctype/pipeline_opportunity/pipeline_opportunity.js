@@ -23,17 +23,6 @@ function next_state(frm, action) {
 	return transition && transition.next_state;
 }
 
-const ERPNEXT_DOCUMENT_COLOR = {
-	Draft: "gray",
-	Ordered: "green",
-	Completed: "green",
-	"To Bill": "green",
-	Closed: "green",
-	Lost: "red",
-	Expired: "red",
-	Cancelled: "red",
-};
-
 // With ERPNext: Create > Quotation / Sales Order / Project, and the documents made for the deal.
 function erpnext_actions(frm) {
 	if (!frappe.boot.pipeline_erpnext || frm.is_new()) return;
@@ -77,7 +66,7 @@ function show_erpnext_documents(frm) {
 					<td><a href="/app/${frappe.router.slug(d.doctype)}/${encodeURIComponent(d.name)}">${esc(
 						__(d.doctype)
 					)} ${esc(d.name)}</a></td>
-					<td><span class="indicator-pill ${ERPNEXT_DOCUMENT_COLOR[d.status] || "orange"}">${esc(
+					<td><span class="indicator-pill ${pipeline_app.DOCUMENT_COLOR[d.status] || "orange"}">${esc(
 						__(d.status || "")
 					)}</span></td>
 					<td>${d.date ? esc(frappe.datetime.str_to_user(d.date)) : ""}</td>

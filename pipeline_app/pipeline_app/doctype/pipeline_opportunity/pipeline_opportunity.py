@@ -4,6 +4,7 @@
 import frappe
 
 from pipeline_app.assignments import sync_owner_assignment
+from pipeline_app.automation.appointments import follow_opportunity_stage
 from pipeline_app.board import set_board_rank
 from pipeline_app.column_counts import record_change as record_column_change
 from pipeline_app.funnel import apply_stage_rules, record_changes
@@ -52,10 +53,12 @@ class PipelineOpportunity(TeamScopedDocument):
 			self._doc_before_save.flags.ignore_permissions = True
 
 	def on_update(self):
-		record_column_change(self)
-		record_changes(self)
-		sync_owner_assignment(self)
-		publish_opportunity(self)
+		# everything a saved change sets off, in this order (hooks.py adds only what other doctypes do)
+		record_column_change(self)  # the board's column totals
+		record_changes(self)  # the stage history
+		sync_owner_assignment(self)  # the owner's ToDo
+		publish_opportunity(self)  # the boards, after commit (pipeline_app/realtime.py)
+		follow_opportunity_stage(self)  # a No Show / Cancelled stage marks the open appointment
 
 	def on_trash(self):
 		# the opportunity's own records go with it; its contact and the contact's

@@ -19,32 +19,43 @@ export async function get(method, args) {
 	return response.message;
 }
 
-export async function post(method, args) {
-	const response = await fetch(
-		`/api/method/${method.includes(".") ? method : METHOD + method}`,
-		{
-			method: "POST",
-			headers: {
-				Accept: "application/json",
-				"Content-Type": "application/json",
-				"X-Frappe-CSRF-Token": frappe.csrf_token,
+// Writes go through frappe.call as every desk call does (CSRF, session expiry, Frappe's dialogs for
+// 403, 404 and 5xx), silent for the answers the board explains itself: a refusal (417) in one dialog
+// of its own (`Refused`), a conflict (409) by showing the card as it now is (`Conflict`).
+export function post(method, args) {
+	return new Promise((resolve, reject) => {
+		let answered = null; // the answer's JSON, whatever its status (Frappe's `always` runs first)
+		frappe.call({
+			method: method.includes(".") ? method : METHOD + method,
+			args: without_empty(args),
+			type: "POST",
+			silent: true,
+			callback: (r) => resolve(r.message),
+			always: (data) => {
+				answered = data;
 			},
-			body: JSON.stringify(args),
-		}
-	);
-	let data = {};
-	try {
-		data = await response.json();
-	} catch (e) {
-		data = {};
+			// Frappe passes the answer for a 417, the request for a 409, nothing for the statuses it
+			// handles itself
+			error: (answer) => reject(as_error(answer || answered)),
+		});
+	});
+}
+
+// jQuery sends a null as an empty string: leave it out, the server's default is None
+function without_empty(args) {
+	return Object.fromEntries(Object.entries(args).filter(([, value]) => value != null));
+}
+
+function as_error(answer) {
+	const data = (answer && (answer.responseJSON || answer)) || null;
+	if (data && data.message && data.message.conflict) return new Conflict(data.message);
+	if (!data || typeof data !== "object" || !data._server_messages) {
+		// Frappe has shown its own dialog (not found, server error, session expired, ...)
+		const error = new Refused(__("The server refused the change"));
+		error.shown = true;
+		return error;
 	}
-	if (response.status === 409 && data.message && data.message.conflict) {
-		throw new Conflict(data.message);
-	}
-	if (!response.ok) {
-		throw new Refused(server_message(data) || __("The server refused the change"));
-	}
-	return data.message;
+	return new Refused(server_message(data) || __("The server refused the change"));
 }
 
 function server_message(data) {

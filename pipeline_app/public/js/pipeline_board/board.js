@@ -1,21 +1,24 @@
-// The Pipeline Board page: toolbar (team, filters, saved views), columns, drag and drop, keyboard
-// moves, realtime. State lives in BoardStore; this file only draws it and turns gestures into calls.
+// The Pipeline Board page: columns of cards drawn from BoardStore (store.js), which holds the state.
+// Around it: the toolbar (toolbar.js: team, filters, saved views), drag and keyboard (gestures.js),
+// the card panel (panel.js) and the realtime lifecycle (live.js).
 
-import { BoardStore } from "./store";
 import { Conflict } from "./api";
 import { card_html, column_header_html } from "./card";
 import * as filter_utils from "./filters";
+import { BoardGestures } from "./gestures";
+import { BoardLive } from "./live";
 import { CardPanel } from "./panel";
-import { add_new } from "./add_new";
-
-const REALTIME_EVENT = "pipeline_board";
+import { BoardStore } from "./store";
+import { BoardToolbar } from "./toolbar";
 
 export class PipelineBoard {
 	constructor(wrapper, page) {
 		this.wrapper = wrapper;
 		this.page = page;
 		this.store = new BoardStore();
-		this.filters = {};
+		this.filters = {}; // what the latest load asked for (the store has what it answered)
+		this.meta = null;
+		this.stale_timer = null;
 		this.$body = $(`<div class="pipeline-board" aria-busy="true">
 			<p id="pb-keyboard-help" class="sr-only">${frappe.utils.escape_html(
 				__(
@@ -28,34 +31,47 @@ export class PipelineBoard {
 		</div>`).appendTo(page.main);
 		this.$columns = this.$body.find(".pb-columns");
 		this.panel = new CardPanel(this);
+		this.toolbar = new BoardToolbar(this);
+		this.gestures = new BoardGestures(this);
+		this.live = new BoardLive(this);
 		this.store.subscribe((change) => this.on_store_change(change));
+		$(wrapper).on("hide", () => this.on_hide());
 		this.setup().catch((error) => this.show_error(error));
 	}
 
 	async setup() {
 		await frappe.model.with_doctype("Pipeline Opportunity");
 		this.meta = frappe.get_meta("Pipeline Opportunity");
-		this.make_toolbar();
-		this.bind_events();
-		this.subscribe_realtime();
+		this.toolbar.make();
+		this.gestures.bind();
+		this.live.start();
 		const { team, filters } = filter_utils.from_url();
 		await this.load(team, filters);
 	}
 
 	on_show() {
-		// back on the page (or the URL changed): follow the URL, resync if the socket had dropped
+		// back on the page (or the URL changed): follow the URL, reload what was missed meanwhile
 		if (!this.store.team) return;
+		this.live.start();
 		const { team, filters } = filter_utils.from_url();
 		const wanted = JSON.stringify([team || this.store.team, filters]);
-		if (wanted !== JSON.stringify([this.store.team, this.filters]) || this.missed_events) {
+		if (
+			wanted !== JSON.stringify([this.store.team, this.filters]) ||
+			this.live.missed_events
+		) {
 			this.load(team || this.store.team, filters);
 		}
-		this.reconnect();
+	}
+
+	on_hide() {
+		// the desk keeps the page while the user is elsewhere: it stops listening until shown again
+		this.live.stop();
+		clearTimeout(this.stale_timer);
 	}
 
 	async load(team, filters) {
 		this.filters = filters || {};
-		const typed = this.filter_inputs(); // what the toolbar says when the load starts
+		const typed = this.toolbar.inputs(); // what the toolbar says when the load starts
 		this.$body.attr("aria-busy", "true");
 		let shown;
 		try {
@@ -65,10 +81,10 @@ export class PipelineBoard {
 			return;
 		}
 		if (!shown) return; // a newer load (the user changed a filter again) owns the toolbar and URL
-		this.missed_events = false;
+		this.live.missed_events = false;
 		this.filters = this.store.filters;
 		filter_utils.to_url(this.store.team, this.filters);
-		this.sync_toolbar(typed);
+		this.toolbar.show(typed);
 		this.$body.attr("aria-busy", "false");
 	}
 
@@ -85,208 +101,6 @@ export class PipelineBoard {
 				indicator: "red",
 			});
 		}
-	}
-
-	// Toolbar
-	// -------
-
-	make_toolbar() {
-		const page = this.page;
-		const change = () => this.on_filter_change();
-		this.fields = {
-			team: page.add_field({
-				fieldname: "team",
-				label: __("Team"),
-				fieldtype: "Select",
-				options: [],
-				change: () => this.on_team_change(),
-			}),
-			owner: page.add_field({
-				fieldname: "owner",
-				label: __("Owner"),
-				fieldtype: "Select",
-				options: [
-					{ value: "", label: __("Anyone") },
-					{ value: "me", label: __("Me") },
-					{ value: "unassigned", label: __("Unassigned") },
-				],
-				change,
-			}),
-			status: page.add_field({
-				fieldname: "status",
-				label: __("Status"),
-				fieldtype: "Select",
-				options: [
-					{ value: "", label: __("Active") },
-					...["Open", "On Hold", "Won", "Lost", "Abandoned"].map((s) => ({
-						value: s,
-						label: __(s),
-					})),
-				],
-				change,
-			}),
-			follow_up: page.add_field({
-				fieldname: "follow_up",
-				label: __("Follow-up"),
-				fieldtype: "Select",
-				options: [
-					{ value: "", label: __("Any follow-up") },
-					{ value: "due", label: __("Follow-up due") },
-					{ value: "upcoming", label: __("Follow-up planned") },
-					{ value: "none", label: __("No follow-up") },
-				],
-				change,
-			}),
-			source: page.add_field({
-				fieldname: "source",
-				label: __("Source"),
-				fieldtype: "Select",
-				options: this.select_options("source", __("Any source")),
-				change,
-			}),
-			interest: page.add_field({
-				fieldname: "interest",
-				label: __("Interest"),
-				fieldtype: "Select",
-				options: this.select_options("interest", __("Any interest")),
-				change,
-			}),
-			q: page.add_field({
-				fieldname: "q",
-				label: __("Search"),
-				fieldtype: "Data",
-				placeholder: __("Search title, contact, email, phone"),
-				change,
-			}),
-			view: page.add_field({
-				fieldname: "view",
-				label: __("Saved view"),
-				fieldtype: "Select",
-				options: [],
-				change: () => this.apply_view(this.fields.view.get_value()),
-			}),
-		};
-		for (const [fieldname, field] of Object.entries(this.fields)) {
-			field.$wrapper.addClass(`pb-filter-${fieldname}`);
-			field.$input && field.$input.attr("aria-label", field.df.label);
-		}
-		if (frappe.model.can_create("Pipeline Opportunity")) {
-			page.set_primary_action(__("Add New"), () => add_new(this), "add");
-		}
-		page.add_menu_item(__("Save filters as view"), () => this.save_view());
-		page.add_menu_item(__("Delete saved view"), () => this.delete_view());
-		page.add_menu_item(__("Refresh"), () => this.reload());
-	}
-
-	select_options(fieldname, any_label) {
-		const options = (this.meta.fields.find((df) => df.fieldname === fieldname).options || "")
-			.split("\n")
-			.filter(Boolean);
-		return [
-			{ value: "", label: any_label },
-			...options.map((o) => ({ value: o, label: __(o) })),
-		];
-	}
-
-	filter_inputs() {
-		const values = {};
-		for (const key of filter_utils.FILTER_KEYS) {
-			values[key] = this.fields[key] ? (this.fields[key].get_value() || "").trim() : "";
-		}
-		return values;
-	}
-
-	// Shows the loaded team and filters, except in a filter the user changed while the load ran
-	// (text being typed in the search box is theirs: its change event loads it next).
-	sync_toolbar(typed = {}) {
-		this.syncing = true;
-		const team_field = this.fields.team;
-		team_field.df.options = this.store.teams.map((t) => ({ value: t, label: t }));
-		team_field.refresh();
-		team_field.set_input(this.store.team);
-		const now = this.filter_inputs();
-		for (const key of filter_utils.FILTER_KEYS) {
-			if (key in typed && now[key] !== typed[key]) continue;
-			this.fields[key].set_input(this.filters[key] || "");
-		}
-		this.refresh_views();
-		this.syncing = false;
-	}
-
-	on_team_change() {
-		if (this.syncing) return;
-		const team = this.fields.team.get_value();
-		if (team && team !== this.store.team) this.load(team, this.filters);
-	}
-
-	on_filter_change() {
-		if (this.syncing) return;
-		const filters = {};
-		for (const key of filter_utils.FILTER_KEYS) {
-			const value = (this.fields[key].get_value() || "").trim();
-			if (value) filters[key] = value;
-		}
-		if (JSON.stringify(filters) === JSON.stringify(this.filters)) return;
-		this.load(this.store.team, filters);
-	}
-
-	refresh_views() {
-		const views = filter_utils.saved_views();
-		const field = this.fields.view;
-		field.df.options = [
-			{ value: "", label: __("Saved views") },
-			...Object.keys(views)
-				.sort()
-				.map((name) => ({ value: name, label: name })),
-		];
-		field.refresh();
-		const current = Object.keys(views).find(
-			(name) =>
-				views[name].team === this.store.team &&
-				JSON.stringify(views[name].filters || {}) === JSON.stringify(this.filters)
-		);
-		field.set_input(current || "");
-	}
-
-	apply_view(name) {
-		if (this.syncing || !name) return;
-		const view = filter_utils.saved_views()[name];
-		if (view) this.load(view.team || this.store.team, view.filters || {});
-	}
-
-	save_view() {
-		frappe.prompt(
-			{ fieldname: "name", label: __("View name"), fieldtype: "Data", reqd: 1 },
-			async ({ name }) => {
-				const views = { ...filter_utils.saved_views() };
-				views[name.trim()] = { team: this.store.team, filters: { ...this.filters } };
-				await filter_utils.save_views(views);
-				this.refresh_views();
-				frappe.show_alert({
-					message: __("View {0} saved", [name.trim()]),
-					indicator: "green",
-				});
-			},
-			__("Save filters as view"),
-			__("Save")
-		);
-	}
-
-	delete_view() {
-		const name = this.fields.view.get_value();
-		if (!name) {
-			frappe.msgprint(__("Choose the saved view to delete first"));
-			return;
-		}
-		frappe.confirm(
-			__("Delete saved view {0}?", [frappe.utils.escape_html(name)]),
-			async () => {
-				const views = { ...filter_utils.saved_views() };
-				delete views[name];
-				await filter_utils.save_views(views);
-				this.refresh_views();
-			}
-		);
 	}
 
 	// Drawing
@@ -380,131 +194,6 @@ export class PipelineBoard {
 		}
 	}
 
-	// Gestures
-	// --------
-
-	bind_events() {
-		const $cols = this.$columns;
-		$cols.on("click", ".pb-card", (e) =>
-			this.panel.open($(e.currentTarget).attr("data-name"))
-		);
-		$cols.on("keydown", ".pb-card", (e) => this.on_card_key(e));
-		$cols.on("dragstart", ".pb-card", (e) => {
-			this.dragging = $(e.currentTarget).attr("data-name");
-			e.originalEvent.dataTransfer.effectAllowed = "move";
-			e.originalEvent.dataTransfer.setData("text/plain", this.dragging);
-			$(e.currentTarget).addClass("pb-dragging");
-		});
-		$cols.on("dragend", ".pb-card", (e) => {
-			$(e.currentTarget).removeClass("pb-dragging");
-			this.clear_drop_marker();
-			this.dragging = null;
-		});
-		$cols.on("dragover", ".pb-column", (e) => {
-			if (!this.dragging) return;
-			e.preventDefault();
-			e.originalEvent.dataTransfer.dropEffect = "move";
-			this.show_drop_marker($(e.currentTarget), e.originalEvent.clientY);
-		});
-		$cols.on("drop", ".pb-column", (e) => {
-			if (!this.dragging) return;
-			e.preventDefault();
-			const stage = $(e.currentTarget).attr("data-stage");
-			const { before, after } = this.drop_neighbours(
-				$(e.currentTarget),
-				e.originalEvent.clientY
-			);
-			const name = this.dragging;
-			this.clear_drop_marker();
-			this.dragging = null;
-			this.move(name, stage, before, after);
-		});
-	}
-
-	drop_neighbours($column, y) {
-		const cards = $column
-			.find(".pb-card")
-			.toArray()
-			.filter((el) => el.dataset.name !== this.dragging);
-		let after = null;
-		let before = null;
-		for (const el of cards) {
-			const box = el.getBoundingClientRect();
-			if (y < box.top + box.height / 2) {
-				before = el.dataset.name;
-				break;
-			}
-			after = el.dataset.name;
-		}
-		return { before, after };
-	}
-
-	show_drop_marker($column, y) {
-		const { before } = this.drop_neighbours($column, y);
-		if (this.drop_target === `${$column.attr("data-stage")}|${before}`) return;
-		this.clear_drop_marker();
-		this.drop_target = `${$column.attr("data-stage")}|${before}`;
-		const $marker = $('<div class="pb-drop-marker"></div>');
-		if (before) $marker.insertBefore(this.$card(before));
-		else $column.find(".pb-cards").append($marker);
-	}
-
-	clear_drop_marker() {
-		this.$columns.find(".pb-drop-marker").remove();
-		this.drop_target = null;
-	}
-
-	on_card_key(e) {
-		const name = $(e.currentTarget).attr("data-name");
-		const card = this.store.find_card(name);
-		if (!card) return;
-		const columns = this.store.columns;
-		const index = columns.findIndex((c) => c.name === card.stage);
-		const cards = columns[index].cards;
-		const position = cards.findIndex((c) => c.name === name);
-		const key = e.key;
-		if (key === "Enter" || key === " ") {
-			e.preventDefault();
-			this.panel.open(name);
-			return;
-		}
-		if (!["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(key)) return;
-		e.preventDefault();
-		if (e.altKey) {
-			if (key === "ArrowLeft" && index > 0)
-				this.move(name, columns[index - 1].name, null, null);
-			if (key === "ArrowRight" && index < columns.length - 1) {
-				this.move(name, columns[index + 1].name, null, null);
-			}
-			if (key === "ArrowUp" && position > 0) {
-				this.move(
-					name,
-					card.stage,
-					cards[position - 1].name,
-					cards[position - 2]?.name || null
-				);
-			}
-			if (key === "ArrowDown" && position < cards.length - 1) {
-				this.move(
-					name,
-					card.stage,
-					cards[position + 2]?.name || null,
-					cards[position + 1].name
-				);
-			}
-			return;
-		}
-		// plain arrows move the focus
-		let target = null;
-		if (key === "ArrowUp") target = cards[position - 1];
-		if (key === "ArrowDown") target = cards[position + 1];
-		if (key === "ArrowLeft" || key === "ArrowRight") {
-			const next = columns[index + (key === "ArrowLeft" ? -1 : 1)];
-			if (next) target = next.cards[Math.min(position, next.cards.length - 1)];
-		}
-		if (target) this.focus_card(target.name);
-	}
-
 	async move(name, stage, before, after) {
 		const column = this.store.column(stage);
 		const card = this.store.find_card(name);
@@ -524,6 +213,7 @@ export class PipelineBoard {
 			if (name) this.focus_card(name);
 			return card;
 		} catch (error) {
+			if (error.shown) return null; // Frappe has said why
 			if (error instanceof Conflict) {
 				frappe.msgprint({
 					title: __("Changed by someone else"),
@@ -539,30 +229,5 @@ export class PipelineBoard {
 			}
 			return null;
 		}
-	}
-
-	// Realtime
-	// --------
-
-	subscribe_realtime() {
-		this.realtime_handler = (event) => this.store.on_event(event);
-		frappe.realtime.on(REALTIME_EVENT, this.realtime_handler);
-		const socket = frappe.realtime.socket;
-		if (!socket) return;
-		socket.on("disconnect", () => {
-			this.missed_events = true;
-		});
-		socket.on("connect", () => {
-			// events sent while the connection was down are lost: reload what the board shows
-			if (this.missed_events && this.store.team) this.reload();
-		});
-		document.addEventListener("visibilitychange", () => {
-			if (document.visibilityState === "visible") this.reconnect();
-		});
-	}
-
-	reconnect() {
-		const socket = frappe.realtime.socket;
-		if (socket && !socket.connected) socket.connect();
 	}
 }

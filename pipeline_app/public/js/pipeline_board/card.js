@@ -1,17 +1,7 @@
 // Card and column header markup. Every user string is escaped here and nowhere else is HTML built
 // from card data.
 
-const esc = (value) => frappe.utils.escape_html(value == null ? "" : String(value));
-
-const STATUS_CLASS = {
-	Won: "pb-status-won",
-	Lost: "pb-status-lost",
-	"On Hold": "pb-status-hold",
-	Abandoned: "pb-status-abandoned",
-};
-
-const safe_color = (color) =>
-	/^(#[0-9a-f]{3,8}|[a-z]+)$/i.test(color || "") ? color : "var(--gray-400)";
+import { document_color, esc, safe_color, STATUS_CLASS } from "./html";
 
 export function money(value, currency) {
 	return esc(format_currency(value || 0, currency));
@@ -33,20 +23,10 @@ function follow_up_chip(card) {
 }
 
 // With ERPNext: the latest Quotation and Sales Order of the card (server: erpnext/linked.py)
-const DOCUMENT_COLOR = {
-	Draft: "gray",
-	Ordered: "green",
-	Completed: "green",
-	"To Bill": "green",
-	Closed: "green",
-	Lost: "red",
-	Expired: "red",
-};
-
 function document_badges(card) {
 	return (card.documents || [])
 		.map(
-			(d) => `<span class="pb-doc pb-doc-${DOCUMENT_COLOR[d.status] || "orange"}"
+			(d) => `<span class="pb-doc pb-doc-${document_color(d.status)}"
 				data-doctype="${esc(d.doctype)}" data-document="${esc(d.name)}"
 				title="${esc(__(d.doctype))} ${esc(d.name)}: ${esc(__(d.status))}">
 				${esc(d.name)} · ${esc(__(d.status))}</span>`
@@ -59,15 +39,15 @@ export function documents_html(card) {
 	if (!card.documents || !card.documents.length) return "";
 	return `<div class="pb-panel-documents">${card.documents
 		.map(
-			(d) => `<a class="pb-doc pb-doc-${DOCUMENT_COLOR[d.status] || "orange"}"
+			(d) => `<a class="pb-doc pb-doc-${document_color(d.status)}"
 				href="/app/${esc(frappe.router.slug(d.doctype))}/${encodeURIComponent(d.name)}">
 				${esc(__(d.doctype))} ${esc(d.name)} · ${esc(__(d.status))}</a>`
 		)
 		.join("")}</div>`;
 }
 
-export function card_html(card, board) {
-	const { users, team_info } = board;
+export function card_html(card, store) {
+	const { users, team_info } = store;
 	const owner = card.opportunity_owner
 		? `<span class="pb-owner">${esc(user_name(users, card.opportunity_owner))}</span>`
 		: `<span class="pb-owner pb-unassigned">${esc(__("Unassigned"))}</span>`;
@@ -112,8 +92,8 @@ export function card_html(card, board) {
 	</div>`;
 }
 
-export function column_header_html(column, board) {
-	const { team_info } = board;
+export function column_header_html(column, store) {
+	const { team_info } = store;
 	const totals = team_info.deal_amount_enabled
 		? `<div class="pb-column-totals">
 				<span class="pb-total" title="${esc(__("Total amount"))}">${money(

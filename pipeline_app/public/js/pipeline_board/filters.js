@@ -1,15 +1,17 @@
 // The board's filters: kept in the URL, saved as named views per user (Frappe's User Settings),
 // and matched against cards arriving by realtime, as the server matches them (pipeline_app/board.py).
 
-export const FILTER_KEYS = ["owner", "status", "follow_up", "source", "interest", "q"];
-export const ACTIVE_STATUSES = ["Open", "On Hold", "Won", "Lost"];
+// the filters get_board takes and the statuses it shows unless filtered (pipeline_app/board.py,
+// through the desk's boot: pipeline_app/boot.py)
+export const filter_keys = () => frappe.boot.pipeline_board.filter_keys;
+const active_statuses = () => frappe.boot.pipeline_board.active_statuses;
 const VIEWS_KEY = "pipeline_board_views";
 const DOCTYPE = "Pipeline Opportunity";
 
 export function from_url() {
 	const params = new URLSearchParams(window.location.search);
 	const filters = {};
-	for (const key of FILTER_KEYS) {
+	for (const key of filter_keys()) {
 		const value = params.get(key);
 		if (value) filters[key] = value;
 	}
@@ -19,7 +21,7 @@ export function from_url() {
 export function to_url(team, filters) {
 	const params = new URLSearchParams();
 	if (team) params.set("team", team);
-	for (const key of FILTER_KEYS) {
+	for (const key of filter_keys()) {
 		if (filters[key]) params.set(key, filters[key]);
 	}
 	const query = params.toString();
@@ -38,7 +40,7 @@ function fold(text) {
 }
 
 export function matches(card, filters, user) {
-	const statuses = filters.status ? [filters.status] : ACTIVE_STATUSES;
+	const statuses = filters.status ? [filters.status] : active_statuses();
 	if (!statuses.includes(card.status)) return false;
 	if (filters.owner === "me" && card.opportunity_owner !== user) return false;
 	if (filters.owner === "unassigned" && card.opportunity_owner) return false;

@@ -4,8 +4,7 @@
 
 import { post } from "./api";
 import { documents_html, money, user_name } from "./card";
-
-const esc = (value) => frappe.utils.escape_html(value == null ? "" : String(value));
+import { esc, status_color } from "./html";
 
 export class CardPanel {
 	constructor(board) {
@@ -75,7 +74,7 @@ export class CardPanel {
 					${frappe.utils.icon("close", "sm")}</button>
 			</div>
 			<div class="pb-panel-status">
-				<span class="indicator-pill ${this.status_color(card.status)}">${esc(__(card.status))}</span>
+				<span class="indicator-pill ${status_color(card.status)}">${esc(__(card.status))}</span>
 				${column ? `<span class="text-muted">${esc(__(column.stage_name))}</span>` : ""}
 			</div>
 			${documents_html(card)}
@@ -97,12 +96,6 @@ export class CardPanel {
 		this.$panel.find(".pb-delete").on("click", () => this.confirm_delete());
 		this.make_controls(card, info);
 		this.make_outcome_buttons(card);
-	}
-
-	status_color(status) {
-		return (
-			{ Won: "green", Lost: "red", "On Hold": "orange", Abandoned: "gray" }[status] || "blue"
-		);
 	}
 
 	make_controls(card, info) {

@@ -5,11 +5,6 @@
 import { get, post, Conflict } from "./api";
 import { matches } from "./filters";
 
-// the first screen holds what a column shows and some (less to read and send on every load);
-// scrolling brings the rest a page at a time
-const FIRST_SCREEN = 20;
-const PAGE = 50;
-
 export function compare_cards(a, b) {
 	const ra = a.board_rank ?? 0;
 	const rb = b.board_rank ?? 0;
@@ -19,13 +14,16 @@ export function compare_cards(a, b) {
 
 export class BoardStore {
 	constructor() {
-		this.team = null;
-		this.filters = {};
-		this.columns = [];
-		this.users = {};
+		this.team = null; // the team shown, as the server named it
+		this.team_info = null; // its currency, amount switch, members (get_board's `team`)
+		this.teams = []; // the teams the user may open
+		this.filters = {}; // the filters the shown cards match, as the server normalised them
+		this.columns = []; // in stage order: the stage, its totals, its loaded cards, `loading`
+		this.users = {}; // user -> full name and image, for owners
+		this.page_size = null; // cards per scroll page (Pipeline Settings, in get_board's answer)
 		this.known = new Map(); // name -> the card state the totals reflect
 		this.listeners = new Set();
-		this.generation = 0;
+		this.generation = 0; // bumped by each load: answers to older loads are dropped
 	}
 
 	subscribe(listener) {
@@ -52,10 +50,11 @@ export class BoardStore {
 	// Resolves true once the board shows this load, false when a newer load superseded it.
 	async load(team, filters) {
 		const generation = ++this.generation;
+		// the first screen (the server's size) holds what a column shows and some; scrolling
+		// brings the rest a page at a time
 		const data = await get("get_board", {
 			team: team || undefined,
 			filters: JSON.stringify(filters || {}),
-			limit_per_stage: FIRST_SCREEN,
 		});
 		if (generation !== this.generation) return false; // a newer load won
 		this.team = data.team.name;
@@ -63,6 +62,7 @@ export class BoardStore {
 		this.teams = data.teams;
 		this.filters = data.filters;
 		this.users = data.users;
+		this.page_size = data.page_size;
 		this.known = new Map();
 		this.columns = data.columns.map((column) => {
 			column.cards.forEach((card) => this.known.set(card.name, card));
@@ -87,7 +87,7 @@ export class BoardStore {
 				team: this.team,
 				stage,
 				start: column.cards.length,
-				limit: PAGE,
+				limit: this.page_size,
 				after: last ? last.name : undefined,
 				filters: JSON.stringify(this.filters),
 			});
@@ -235,9 +235,5 @@ export class BoardStore {
 			}
 			throw error;
 		}
-	}
-
-	remember_users(users) {
-		Object.assign(this.users, users || {});
 	}
 }

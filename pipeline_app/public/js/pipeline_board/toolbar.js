@@ -1,0 +1,222 @@
+// The board's toolbar: team, filters and saved views. It shows what the board loaded and turns the
+// user's changes into loads; the board (board.js) owns the state.
+
+import { add_new } from "./add_new";
+import * as filter_utils from "./filters";
+
+export class BoardToolbar {
+	constructor(board) {
+		this.board = board;
+		this.fields = {};
+		this.syncing = false; // set while the toolbar shows a load: its own changes load nothing
+	}
+
+	make() {
+		const page = this.board.page;
+		const change = () => this.on_filter_change();
+		this.fields = {
+			team: page.add_field({
+				fieldname: "team",
+				label: __("Team"),
+				fieldtype: "Select",
+				options: [],
+				change: () => this.on_team_change(),
+			}),
+			owner: page.add_field({
+				fieldname: "owner",
+				label: __("Owner"),
+				fieldtype: "Select",
+				options: [
+					{ value: "", label: __("Anyone") },
+					{ value: "me", label: __("Me") },
+					{ value: "unassigned", label: __("Unassigned") },
+				],
+				change,
+			}),
+			status: page.add_field({
+				fieldname: "status",
+				label: __("Status"),
+				fieldtype: "Select",
+				options: [
+					{ value: "", label: __("Active") },
+					...["Open", "On Hold", "Won", "Lost", "Abandoned"].map((s) => ({
+						value: s,
+						label: __(s),
+					})),
+				],
+				change,
+			}),
+			follow_up: page.add_field({
+				fieldname: "follow_up",
+				label: __("Follow-up"),
+				fieldtype: "Select",
+				options: [
+					{ value: "", label: __("Any follow-up") },
+					{ value: "due", label: __("Follow-up due") },
+					{ value: "upcoming", label: __("Follow-up planned") },
+					{ value: "none", label: __("No follow-up") },
+				],
+				change,
+			}),
+			source: page.add_field({
+				fieldname: "source",
+				label: __("Source"),
+				fieldtype: "Select",
+				options: this.select_options("source", __("Any source")),
+				change,
+			}),
+			interest: page.add_field({
+				fieldname: "interest",
+				label: __("Interest"),
+				fieldtype: "Select",
+				options: this.select_options("interest", __("Any interest")),
+				change,
+			}),
+			q: page.add_field({
+				fieldname: "q",
+				label: __("Search"),
+				fieldtype: "Data",
+				placeholder: __("Search title, contact, email, phone"),
+				change,
+			}),
+			view: page.add_field({
+				fieldname: "view",
+				label: __("Saved view"),
+				fieldtype: "Select",
+				options: [],
+				change: () => this.apply_view(this.fields.view.get_value()),
+			}),
+		};
+		for (const [fieldname, field] of Object.entries(this.fields)) {
+			field.$wrapper.addClass(`pb-filter-${fieldname}`);
+			field.$input && field.$input.attr("aria-label", field.df.label);
+		}
+		if (frappe.model.can_create("Pipeline Opportunity")) {
+			page.set_primary_action(__("Add New"), () => add_new(this.board), "add");
+		}
+		page.add_menu_item(__("Save filters as view"), () => this.save_view());
+		page.add_menu_item(__("Delete saved view"), () => this.delete_view());
+		page.add_menu_item(__("Refresh"), () => this.board.reload());
+	}
+
+	select_options(fieldname, any_label) {
+		const options = (
+			this.board.meta.fields.find((df) => df.fieldname === fieldname).options || ""
+		)
+			.split("\n")
+			.filter(Boolean);
+		return [
+			{ value: "", label: any_label },
+			...options.map((o) => ({ value: o, label: __(o) })),
+		];
+	}
+
+	// the server's filters that have a control here
+	filter_keys() {
+		return filter_utils.filter_keys().filter((key) => this.fields[key]);
+	}
+
+	// what the filter controls say now
+	inputs() {
+		const values = {};
+		for (const key of this.filter_keys()) {
+			values[key] = (this.fields[key].get_value() || "").trim();
+		}
+		return values;
+	}
+
+	// Shows the loaded team and filters, except in a filter the user changed while the load ran
+	// (text being typed in the search box is theirs: its change event loads it next).
+	show(typed = {}) {
+		this.syncing = true;
+		const team_field = this.fields.team;
+		team_field.df.options = this.board.store.teams.map((t) => ({ value: t, label: t }));
+		team_field.refresh();
+		team_field.set_input(this.board.store.team);
+		const now = this.inputs();
+		for (const key of this.filter_keys()) {
+			if (key in typed && now[key] !== typed[key]) continue;
+			this.fields[key].set_input(this.board.filters[key] || "");
+		}
+		this.refresh_views();
+		this.syncing = false;
+	}
+
+	on_team_change() {
+		if (this.syncing) return;
+		const team = this.fields.team.get_value();
+		if (team && team !== this.board.store.team) this.board.load(team, this.board.filters);
+	}
+
+	on_filter_change() {
+		if (this.syncing) return;
+		const filters = {};
+		for (const [key, value] of Object.entries(this.inputs())) {
+			if (value) filters[key] = value;
+		}
+		if (JSON.stringify(filters) === JSON.stringify(this.board.filters)) return;
+		this.board.load(this.board.store.team, filters);
+	}
+
+	refresh_views() {
+		const views = filter_utils.saved_views();
+		const field = this.fields.view;
+		field.df.options = [
+			{ value: "", label: __("Saved views") },
+			...Object.keys(views)
+				.sort()
+				.map((name) => ({ value: name, label: name })),
+		];
+		field.refresh();
+		const current = Object.keys(views).find(
+			(name) =>
+				views[name].team === this.board.store.team &&
+				JSON.stringify(views[name].filters || {}) === JSON.stringify(this.board.filters)
+		);
+		field.set_input(current || "");
+	}
+
+	apply_view(name) {
+		if (this.syncing || !name) return;
+		const view = filter_utils.saved_views()[name];
+		if (view) this.board.load(view.team || this.board.store.team, view.filters || {});
+	}
+
+	save_view() {
+		frappe.prompt(
+			{ fieldname: "name", label: __("View name"), fieldtype: "Data", reqd: 1 },
+			async ({ name }) => {
+				const views = { ...filter_utils.saved_views() };
+				views[name.trim()] = {
+					team: this.board.store.team,
+					filters: { ...this.board.filters },
+				};
+				await filter_utils.save_views(views);
+				this.refresh_views();
+				frappe.show_alert({
+					message: __("View {0} saved", [name.trim()]),
+					indicator: "green",
+				});
+			},
+			__("Save filters as view"),
+			__("Save")
+		);
+	}
+
+	delete_view() {
+		const name = this.fields.view.get_value();
+		if (!name) {
+			frappe.msgprint(__("Choose the saved view to delete first"));
+			return;
+		}
+		frappe.confirm(
+			__("Delete saved view {0}?", [frappe.utils.escape_html(name)]),
+			async () => {
+				const views = { ...filter_utils.saved_views() };
+				delete views[name];
+				await filter_utils.save_views(views);
+				this.refresh_views();
+			}
+		);
+	}
+}
