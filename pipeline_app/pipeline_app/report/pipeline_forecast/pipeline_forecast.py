@@ -74,7 +74,7 @@ def get_forecast(team: str, from_date, to_date, owner: str | None = None) -> lis
 		"from": getdate(from_date),
 		"to": getdate(to_date),
 		"to_end": f"{getdate(to_date)} 23:59:59.999999",
-		"pipeline": (OPEN, ON_HOLD, "Lost", "Abandoned"),
+		"pipeline": (OPEN, ON_HOLD),
 		"won": WON,
 		"owner": owner,
 	}

@@ -132,7 +132,7 @@ def summarise(team: str, group_by: str, groups, currency: str | None) -> list[di
 			{
 				"group": labels.get(key, key),
 				"closed": closed,
-				"win_rate": flt(100 * won / closed, 1) if closed else None,
+				"win_rate": flt(100 * won / (won + lost), 1) if won + lost else None,
 				"win_rate_with_abandoned": flt(100 * won / closed, 1) if closed else None,
 				"average_days_to_close": flt(sum(seconds.values()) / closed / DAY_SECONDS, 1),
 				"average_days_to_win": flt(seconds.get(WON, 0) / won / DAY_SECONDS, 1) if won else None,
