@@ -425,6 +425,24 @@ def test_search_text_typed_while_a_load_runs_is_kept_and_searched(world, open_bo
 	assert not alice.errors, alice.errors
 
 
+def test_leaving_the_board_stops_its_realtime_listeners_and_coming_back_shows_what_was_missed(
+	world, open_board
+):
+	listeners = "frappe.realtime.socket.listeners('pipeline_app:board').length"
+	alice = open_board(world.alice, world.team)
+	assert alice.evaluate(listeners) == 1
+	alice.evaluate("frappe.set_route('List', 'Pipeline Opportunity')")
+	alice.wait_for_function(f"{listeners} === 0")
+	missed = committed_opportunity(world.team, title="Made while away")
+	alice.wait_for_timeout(REALTIME_SECONDS * 1000)  # an event, had it been listened to, came by now
+	alice.go_back()
+	card(alice, missed.name).wait_for()  # the board reloaded on its return
+	assert alice.evaluate(listeners) == 1  # and listens again, once
+	arrived = committed_opportunity(world.team, title="Made after coming back")
+	card(alice, arrived.name).wait_for(timeout=REALTIME_SECONDS * 1000)
+	assert not alice.errors, alice.errors
+
+
 def test_add_new_with_an_inline_contact(world, open_board):
 	bob = open_board(world.bob, world.team)
 	alice = open_board(world.alice, world.team)
