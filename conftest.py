@@ -27,6 +27,15 @@ def pytest_configure(config):
 	)
 
 
+def pytest_collection_modifyitems(config, items):
+	"""Tests in a module that talks to the web server (it imports the HTTP client) are marked `http`,
+	so that `-m "not http and not browser"` is the in-process subset that needs no running bench."""
+	for item in items:
+		module = getattr(item, "module", None)
+		if module is not None and hasattr(module, "Client"):
+			item.add_marker(pytest.mark.http)
+
+
 def pytest_unconfigure(config):
 	if getattr(frappe.local, "db", None):
 		frappe.db.rollback()

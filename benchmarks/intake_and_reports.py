@@ -52,7 +52,7 @@ def main() -> None:
 	from frappe.desk.doctype.number_card.number_card import get_result
 	from frappe.utils import add_months, today
 
-	from pipeline_app.automation.conversations import log_message
+	from pipeline_app.automation.conversations import record_message
 	from pipeline_app.pipeline_app.dashboard_chart_source.pipeline_forecast.pipeline_forecast import (
 		get as get_forecast_chart,
 	)
@@ -94,9 +94,9 @@ def main() -> None:
 		("inbound message by phone", row.mobile_no),
 	):
 		report(
-			f"{label} (log_message)",
+			f"{label} (record_message)",
 			timed(
-				lambda key=key: log_message(key, "Inbound", "hello", "SMS", team),
+				lambda key=key: record_message(key, "Inbound", "hello", channel="SMS", team=team),
 				args.samples,
 				frappe.db.rollback,
 			),

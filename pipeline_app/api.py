@@ -5,8 +5,7 @@ from frappe import _
 from frappe.utils import cint, get_datetime
 
 from pipeline_app import board
-from pipeline_app.automation.conversations import exclusive_intake
-from pipeline_app.automation.conversations import log_message as record
+from pipeline_app.automation.conversations import exclusive_intake, record_message
 from pipeline_app.cards import card_from_doc
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.permissions import raise_not_found
@@ -29,7 +28,7 @@ SEARCH_PAGE_LENGTH = 100
 @frappe.validate_and_sanitize_search_inputs
 def search_team_members(
 	doctype: str, txt: str, searchfield: str, start: int, page_len: int, filters: dict | str | None = None
-):
+) -> list:
 	"""Link search for a team's members (opportunity owner, appointment host). Only members of a team
 	the caller may read are returned. `filters` is `{"team": ...}` (a JSON string over HTTP)."""
 	team = (parse_json_argument("filters", filters, dict) or {}).get("team")
@@ -84,7 +83,16 @@ def log_message(
 	else:
 		frappe.throw(_("Give the opportunity or the team the message belongs to"), title=_("Missing Team"))
 	with exclusive_intake(team):
-		result = record(contact, direction, text, channel, team, opportunity, subject, sender_name)
+		result = record_message(
+			contact,
+			direction,
+			text,
+			channel=channel,
+			team=team,
+			opportunity=opportunity,
+			subject=subject,
+			sender_name=sender_name,
+		)
 	return result
 
 
@@ -126,7 +134,9 @@ def receive_message(
 	frappe.set_user("Administrator")
 	try:
 		with exclusive_intake(team):
-			result = record(contact, direction, text, channel, team, None, subject, sender_name)
+			result = record_message(
+				contact, direction, text, channel=channel, team=team, subject=subject, sender_name=sender_name
+			)
 	finally:
 		frappe.set_user(user)
 	return result

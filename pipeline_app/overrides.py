@@ -30,7 +30,9 @@ def database_input_errors() -> tuple:
 
 
 @frappe.whitelist()
-def get_count(doctype: str, filters=None, debug: bool = False, cache: bool = False) -> int:
+def get_count(
+	doctype: str, filters: str | dict | list | None = None, debug: bool = False, cache: bool = False
+) -> int:
 	"""`frappe.client.get_count` with the permission checks Frappe v15 leaves out: the user must be
 	able to read the doctype, and only rows they may read are counted (permission query conditions
 	and user permissions apply, as in `frappe.get_list`). `cache` is ignored: a shared cached count
@@ -54,7 +56,7 @@ def get_count(doctype: str, filters=None, debug: bool = False, cache: bool = Fal
 
 
 @frappe.whitelist()
-def validate_link(doctype: str, docname: str, fields=None):
+def validate_link(doctype: str, docname: str, fields: str | list | None = None) -> dict:
 	"""`frappe.client.validate_link` without its existence oracle: Frappe v15 answers whether any
 	name exists to whoever may read the doctype. For team-scoped doctypes a record the user may not
 	read is answered as missing, the same answer as for a name that does not exist."""
@@ -103,7 +105,7 @@ def get_group_by_count(doctype: str, current_filters: str, field: str) -> list[d
 
 
 @frappe.whitelist()
-def get_open_count(doctype: str, name: str, items=None):
+def get_open_count(doctype: str, name: str, items: str | list | None = None) -> dict:
 	"""The form's Connections counts. Frappe counts the linked documents of the doctypes the caller
 	names (`items`) with no permission check: with ERPNext, a Customer's count of opportunities would
 	cover every team. Team-scoped doctypes are counted over the user's readable rows only."""
@@ -176,6 +178,7 @@ def guarded(original: str, check=None, after=None):
 	stand_in.__signature__ = inspect.signature(method)
 	stand_in.__name__ = method.__name__
 	stand_in.__doc__ = f"{original}, made safe for team-scoped records (pipeline_app.overrides)."
+	stand_in.frappe_original = original  # its signature, annotations included, is Frappe's
 	return frappe.whitelist(
 		allow_guest=method in frappe.guest_methods,
 		methods=frappe.allowed_http_methods_for_whitelisted_func.get(method),

@@ -48,10 +48,11 @@ def exclusive_intake(team: str | None):
 		frappe.db.sql("select release_lock(%s)", lock)
 
 
-def log_message(
+def record_message(
 	contact_key: str,
 	direction: str,
 	text: str,
+	*,
 	channel: str = "Chat",
 	team: str | None = None,
 	opportunity: str | None = None,

@@ -86,13 +86,22 @@ def stage_named(team: str, stage_name: str) -> str:
 	return frappe.db.get_value("Funnel Stage", {"team": team, "stage_name": stage_name}, "name")
 
 
-def purge_team(team: str) -> None:
-	"""Deletes a team with everything in it and commits: for tests of jobs that commit."""
+def purge_team(*teams: str) -> None:
+	"""Deletes teams with everything in them (their opportunities and what is attached to those) and
+	commits: the teardown of tests whose data is committed (jobs, the web server, the browser)."""
 	frappe.db.rollback()
-	for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
-		frappe.delete_doc("Pipeline Opportunity", name, force=True, ignore_permissions=True)
-	if frappe.db.exists("Pipeline Team", team):
-		frappe.delete_doc("Pipeline Team", team, force=True, ignore_permissions=True)
+	for team in teams:
+		for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
+			for doctype, field in (
+				("File", "attached_to_name"),
+				("Comment", "reference_name"),
+				("ToDo", "reference_name"),
+				("Document Follow", "ref_docname"),
+			):
+				frappe.db.delete(doctype, {field: name})
+			frappe.delete_doc("Pipeline Opportunity", name, force=True, ignore_permissions=True)
+		if frappe.db.exists("Pipeline Team", team):
+			frappe.delete_doc("Pipeline Team", team, force=True, ignore_permissions=True)
 	frappe.db.commit()
 
 

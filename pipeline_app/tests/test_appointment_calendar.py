@@ -8,9 +8,9 @@ import pytest
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, get_datetime, now_datetime, random_string
 
+from pipeline_app.tests.browser import browser, logged_in_page
 from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
 from pipeline_app.tests.http_client import Client, message
-from pipeline_app.tests.test_board_browser import browser, site_url  # the browser fixture
 
 pytestmark = pytest.mark.http
 
@@ -123,7 +123,6 @@ class TestAppointmentCalendar(FrappeTestCase):
 def test_the_calendar_view_shows_the_teams_appointments(browser):  # noqa: F811 (the browser fixture)
 	"""Opening the Calendar view used to fail on the server ("Unknown column 'end'")."""
 	from pipeline_app.demo import skip_setup_wizard
-	from pipeline_app.tests.factories import PASSWORD
 
 	skip_setup_wizard()  # a fresh site sends a desk user to the setup wizard first
 	suffix = random_string(6).lower()
@@ -140,20 +139,10 @@ def test_the_calendar_view_shows_the_teams_appointments(browser):  # noqa: F811 
 		}
 	).insert()
 	frappe.db.commit()
-	context = browser.new_context(viewport={"width": 1400, "height": 900})
+	page = logged_in_page(browser, seller, "/app/pipeline-appointment/view/calendar", viewport=(1400, 900))
+	errors = page.errors
+	context = page.context
 	try:
-		page = context.new_page()
-		errors = []
-		page.on("pageerror", lambda error: errors.append(str(error)))
-		page.goto(site_url() + "/login")
-		status = page.evaluate(
-			"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
-				headers: {'Content-Type': 'application/json', Accept: 'application/json'},
-				body: JSON.stringify({usr, pwd})}).then(r => r.status)""",
-			[seller, PASSWORD],
-		)
-		assert status == 200
-		page.goto(f"{site_url()}/app/pipeline-appointment/view/calendar")
 		page.locator(".fc-event", has_text=f"Deal {suffix}").first.wait_for(timeout=30000)
 		assert page.locator(".modal.show .msgprint").count() == 0
 		assert not errors, errors

@@ -10,10 +10,17 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, add_to_date, now_datetime, random_string
 
 from pipeline_app import api
-from pipeline_app.automation.conversations import log_message
+from pipeline_app.automation.conversations import record_message
 from pipeline_app.board import RANK_GAP
 from pipeline_app.realtime import BOARD_EVENT
-from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, stage_named
+from pipeline_app.tests.factories import (
+	make_contact,
+	make_opportunity,
+	make_team,
+	make_user,
+	purge_team,
+	stage_named,
+)
 
 
 @contextmanager
@@ -768,7 +775,7 @@ class TestRealtimeAudience(BoardTestCase):
 		doc = make_opportunity(self.team, contact=contact)
 		clear_realtime_log()
 		# the endpoint's core, in this transaction (the endpoint itself commits)
-		log_message(
+		record_message(
 			frappe.db.get_value("Contact", contact, "email_id"),
 			"Inbound",
 			"Hello <b>there</b>",
@@ -802,10 +809,7 @@ class TestBoardHttp(FrappeTestCase):
 	@classmethod
 	def tearDownClass(cls):
 		frappe.set_user("Administrator")
-		for team in (cls.team, cls.other_team):
-			for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
-				frappe.delete_doc("Pipeline Opportunity", name, force=True)
-			frappe.delete_doc("Pipeline Team", team, force=True)
+		purge_team(cls.team, cls.other_team)
 		frappe.db.commit()
 		super().tearDownClass()
 
@@ -836,7 +840,7 @@ class TestBoardHttp(FrappeTestCase):
 			("update_opportunity", {"name": self.doc.name, "values": {"title": "via GET"}}),
 			("add_opportunity", {"team": self.team, "title": "via GET"}),
 			(
-				"log_message",
+				"record_message",
 				{"contact": "x@example.test", "direction": "Inbound", "text": "x", "team": self.team},
 			),
 		):

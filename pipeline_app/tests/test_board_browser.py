@@ -2,8 +2,6 @@
 running bench (web server, socket.io server, Redis, MariaDB). Two users work the same board; what one
 does appears on the other's board through realtime."""
 
-import os
-import shutil
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -12,27 +10,21 @@ import pytest
 from frappe.utils import random_string
 
 from pipeline_app.demo import skip_setup_wizard
+from pipeline_app.tests.browser import browser, logged_in_page, site_url
 from pipeline_app.tests.factories import (
-	PASSWORD,
 	make_contact,
 	make_opportunity,
 	make_team,
 	make_user,
 	outcome_workflow_copy,
+	purge_team,
 	restrict_action,
 	stage_named,
 )
-from pipeline_app.tests.http_client import BASE_URL
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("PIPELINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 REALTIME_SECONDS = 2.0  # the target is one second; allow for a loaded CI machine
-
-
-def site_url() -> str:
-	port = urlparse(BASE_URL).port or 80
-	return f"http://{frappe.local.site}:{port}"
 
 
 @pytest.fixture(scope="module")
@@ -51,44 +43,17 @@ def world():
 		alice=alice, bob=bob, carol=carol, manager=manager, team=team, other=other, extra_teams=[]
 	)
 	yield data
-	frappe.db.rollback()
 	frappe.set_user("Administrator")
-	for name in (team, other, *data.extra_teams):
-		for opportunity in frappe.get_all("Pipeline Opportunity", {"team": name}, pluck="name"):
-			frappe.delete_doc("Pipeline Opportunity", opportunity, force=True)
-		frappe.delete_doc("Pipeline Team", name, force=True)
-	frappe.db.commit()
-
-
-@pytest.fixture(scope="module")
-def browser():
-	from playwright.sync_api import sync_playwright
-
-	with sync_playwright() as playwright:
-		instance = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-		yield instance
-		instance.close()
+	purge_team(team, other, *data.extra_teams)
 
 
 @pytest.fixture
-def open_board(browser):
+def open_board(browser):  # noqa: F811 (the browser fixture)
 	contexts = []
 
 	def open_board(user: str, team: str, query: str = ""):
-		context = browser.new_context(viewport={"width": 1600, "height": 1000})
-		contexts.append(context)
-		page = context.new_page()
-		page.errors = []
-		page.on("pageerror", lambda error: page.errors.append(str(error)))
-		page.goto(site_url() + "/login")
-		status = page.evaluate(
-			"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
-				headers: {'Content-Type': 'application/json', Accept: 'application/json'},
-				body: JSON.stringify({usr, pwd})}).then(r => r.status)""",
-			[user, PASSWORD],
-		)
-		assert status == 200, f"login of {user} failed: {status}"
-		page.goto(f"{site_url()}/app/pipeline-board?team={team}{query}")
+		page = logged_in_page(browser, user, f"/app/pipeline-board?team={team}{query}")
+		contexts.append(page.context)
 		page.wait_for_selector(".pb-column", timeout=30000)
 		page.wait_for_function("frappe.realtime.socket && frappe.realtime.socket.connected", timeout=15000)
 		return page

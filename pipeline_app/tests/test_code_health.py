@@ -2,7 +2,11 @@
 inside a function is kept for optional apps and the few places Frappe loads late)."""
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
+
+import frappe
 
 import pipeline_app
 
@@ -56,3 +60,46 @@ def test_module_imports_have_no_cycle():
 def test_the_cycle_finder_finds_one():
 	assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
 	assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_every_controller_carries_its_doctypes_current_types():
+	"""Frappe's auto-generated type annotations (hooks: export_python_type_annotations) name every
+	field of the doctype with its type: regenerate them (Frappe does on each save of a doctype in
+	developer mode) when a doctype changes."""
+	import re
+
+	from frappe.types.exporter import TypeExporter
+
+	def annotations(code: str) -> dict[str, str]:
+		block = code[code.index("# begin: auto-generated types") : code.index("# end: auto-generated types")]
+		return dict(re.findall(r"^\s*(\w+): (DF\.\w+)", block, flags=re.MULTILINE))  # ruff may wrap the rest
+
+	doctypes = frappe.get_all("DocType", {"module": "Pipeline App", "custom": 0}, pluck="name")
+	assert len(doctypes) >= 10
+	for doctype in doctypes:
+		exporter = TypeExporter(frappe.get_doc("DocType", doctype))
+		code = exporter.controller_path.read_text()
+		assert "# begin: auto-generated types" in code, f"{doctype}: no types in {exporter.controller_path}"
+		assert annotations(code) == annotations(exporter._generate_code()), f"{doctype}: types out of date"
+
+
+def test_every_whitelisted_method_is_fully_annotated():
+	"""Frappe validates a whitelisted method's arguments against its annotations: each parameter and
+	the answer are typed."""
+	for path in PACKAGE.rglob("*.py"):
+		if "tests" not in path.parts and not path.name.startswith("test_"):
+			importlib.import_module(module_name(path))
+	methods = [
+		m
+		for m in frappe.whitelisted
+		if getattr(m, "__module__", "").startswith("pipeline_app.")
+		and not hasattr(m, "frappe_original")  # a stand-in for Frappe's method keeps its signature
+	]
+	assert len(methods) >= 20
+	untyped = []
+	for method in methods:
+		signature = inspect.signature(method)
+		missing = [p.name for p in signature.parameters.values() if p.annotation is inspect.Parameter.empty]
+		if missing or signature.return_annotation is inspect.Signature.empty:
+			untyped.append(f"{method.__module__}.{method.__name__}: {missing or 'return'}")
+	assert not untyped, untyped

@@ -10,7 +10,7 @@ from frappe.utils import random_string
 from requests.adapters import HTTPAdapter
 
 from pipeline_app import api
-from pipeline_app.automation.conversations import log_message
+from pipeline_app.automation.conversations import record_message
 from pipeline_app.tests.factories import (
 	make_contact,
 	make_opportunity,
@@ -40,7 +40,9 @@ class TestConversations(FrappeTestCase):
 		return frappe.get_doc("Pipeline Opportunity", name or self.opportunity.name)
 
 	def test_inbound_message_updates_fields_and_moves_first_stage_to_replied(self):
-		result = log_message(self.email, "Inbound", "Yes, <b>interested</b>!", "WhatsApp", self.team)
+		result = record_message(
+			self.email, "Inbound", "Yes, <b>interested</b>!", channel="WhatsApp", team=self.team
+		)
 		self.assertEqual((result["opportunity"], result["created"]), (self.opportunity.name, False))
 		communication = frappe.get_doc("Communication", result["communication"])
 		self.assertEqual(
@@ -65,17 +67,17 @@ class TestConversations(FrappeTestCase):
 		self.assertEqual(len(notes), 1)
 
 	def test_second_inbound_counts_unread_and_moves_no_further(self):
-		log_message(self.email, "Inbound", "one", "SMS", self.team)
+		record_message(self.email, "Inbound", "one", channel="SMS", team=self.team)
 		doc = self.current()
 		doc.stage = stage_named(self.team, "Intake")
 		doc.save()
-		log_message(f"+{self.digits}", "Inbound", "two", "SMS", self.team)
+		record_message(f"+{self.digits}", "Inbound", "two", channel="SMS", team=self.team)
 		doc = self.current()
 		self.assertEqual((doc.unread_count, doc.stage), (2, stage_named(self.team, "Intake")))
 
 	def test_outbound_answers(self):
-		log_message(self.email, "Inbound", "question", "Email", self.team)
-		log_message(self.email, "Outbound", "answer", "Email", self.team)
+		record_message(self.email, "Inbound", "question", channel="Email", team=self.team)
+		record_message(self.email, "Outbound", "answer", channel="Email", team=self.team)
 		doc = self.current()
 		self.assertEqual((doc.unread_count, doc.unanswered), (0, 0))
 		self.assertIsNotNone(doc.last_outbound_on)
@@ -83,10 +85,12 @@ class TestConversations(FrappeTestCase):
 
 	def test_inbound_from_unknown_number_creates_contact_and_one_opportunity(self):
 		number = f"+4917{int(frappe.generate_hash(length=6), 16) % 10_000_000:07d}"
-		first = log_message(number, "Inbound", "hi", "WhatsApp", self.team, sender_name="New Lead")
+		first = record_message(
+			number, "Inbound", "hi", channel="WhatsApp", team=self.team, sender_name="New Lead"
+		)
 		# the message that opened the opportunity is no reply: it stays in the first stage
 		self.assertEqual(self.current(first["opportunity"]).stage, stage_named(self.team, "Opt In"))
-		second = log_message(number, "Inbound", "anyone?", "WhatsApp", self.team)
+		second = record_message(number, "Inbound", "anyone?", channel="WhatsApp", team=self.team)
 		self.assertTrue(first["created"])
 		self.assertFalse(second["created"])
 		self.assertEqual(first["opportunity"], second["opportunity"])
@@ -99,13 +103,13 @@ class TestConversations(FrappeTestCase):
 	def test_of_duplicate_contacts_the_one_the_team_talks_to_gets_the_message(self):
 		with self.freeze_time("2024-01-01 10:00:00"):  # an older duplicate with the same number
 			duplicate = make_contact(phone=f"+{self.digits}")
-		result = log_message(f"+{self.digits}", "Inbound", "hello", "SMS", self.team)
+		result = record_message(f"+{self.digits}", "Inbound", "hello", channel="SMS", team=self.team)
 		self.assertEqual((result["contact"], result["opportunity"]), (self.contact, self.opportunity.name))
 		self.assertFalse(result["created"])
 		# a team talking to neither gets the oldest, every time
 		other = make_team(template="Appointment funnel").name
-		first = log_message(f"+{self.digits}", "Inbound", "hi", "SMS", other)
-		second = log_message(f"+{self.digits}", "Inbound", "again", "SMS", other)
+		first = record_message(f"+{self.digits}", "Inbound", "hi", channel="SMS", team=other)
+		second = record_message(f"+{self.digits}", "Inbound", "again", channel="SMS", team=other)
 		self.assertEqual((first["contact"], second["contact"]), (duplicate, duplicate))
 		self.assertEqual(first["opportunity"], second["opportunity"])
 
@@ -113,7 +117,7 @@ class TestConversations(FrappeTestCase):
 		sales = make_team(template="Sales funnel").name
 		before = frappe.db.count("Communication")
 		with self.assertRaises(frappe.DoesNotExistError):
-			log_message("stranger@nowhere.test", "Inbound", "hi", "Email", sales)
+			record_message("stranger@nowhere.test", "Inbound", "hi", channel="Email", team=sales)
 		self.assertEqual(frappe.db.count("Communication"), before)
 		self.assertFalse(frappe.db.exists("Contact Email", {"email_id": "stranger@nowhere.test"}))
 
@@ -126,7 +130,7 @@ class TestConversations(FrappeTestCase):
 			("12", "Inbound", "x", "Chat"),
 		):
 			with self.assertRaises(frappe.ValidationError, msg=args):
-				log_message(*args, self.team)
+				record_message(*args[:3], channel=args[3], team=self.team)
 		self.assertEqual(frappe.db.count("Communication"), before)
 		self.assertEqual(self.current().unread_count, 0)
 
@@ -175,11 +179,11 @@ class TestMessageEndpoints(FrappeTestCase):
 		frappe.db.rollback()
 		return frappe.db.get_value("Pipeline Opportunity", self.opportunity, "unread_count")
 
-	def test_log_message_by_a_member(self):
+	def test_record_message_by_a_member(self):
 		before = self.unread()
 		result = message(
 			self.as_member.call(
-				"pipeline_app.api.log_message",
+				"pipeline_app.api.record_message",
 				contact=self.email,
 				direction="Inbound",
 				text="hello",
@@ -190,10 +194,10 @@ class TestMessageEndpoints(FrappeTestCase):
 		self.assertEqual(result["opportunity"], self.opportunity)
 		self.assertEqual(self.unread(), before + 1)
 
-	def test_log_message_is_post_only(self):
+	def test_record_message_is_post_only(self):
 		before = self.unread()
 		response = self.as_member.call(
-			"pipeline_app.api.log_message",
+			"pipeline_app.api.record_message",
 			"GET",
 			contact=self.email,
 			direction="Inbound",
@@ -203,11 +207,11 @@ class TestMessageEndpoints(FrappeTestCase):
 		self.assertIn(response.status_code, (403, 405))
 		self.assertEqual(self.unread(), before)
 
-	def test_log_message_by_an_outsider_is_denied(self):
+	def test_record_message_by_an_outsider_is_denied(self):
 		before = self.unread()
 		for args in ({"team": self.team}, {"opportunity": self.opportunity}):
 			response = self.as_outsider.call(
-				"pipeline_app.api.log_message", contact=self.email, direction="Inbound", text="x", **args
+				"pipeline_app.api.record_message", contact=self.email, direction="Inbound", text="x", **args
 			)
 			# another team's team or opportunity answers as one that does not exist
 			self.assertEqual(response.status_code, 404, response.text[:300])

@@ -7,9 +7,9 @@ import pytest
 from frappe.utils import random_string
 
 from pipeline_app.demo import skip_setup_wizard
+from pipeline_app.tests.browser import browser, logged_in_page
 from pipeline_app.tests.erpnext_factories import make_erpnext_team, make_seller
-from pipeline_app.tests.factories import PASSWORD, make_user
-from pipeline_app.tests.test_board_browser import browser, site_url  # the browser fixture
+from pipeline_app.tests.factories import make_user
 from pipeline_app.tests.test_erpnext_conversion import make_erpnext_opportunity, make_lead
 
 pytestmark = [pytest.mark.erpnext, pytest.mark.browser]
@@ -33,20 +33,8 @@ def open_form(browser):  # noqa: F811 (the browser fixture)
 	contexts = []
 
 	def open_form(user: str, doctype: str, name: str):
-		context = browser.new_context(viewport={"width": 1600, "height": 1000})
-		contexts.append(context)
-		page = context.new_page()
-		page.errors = []
-		page.on("pageerror", lambda error: page.errors.append(str(error)))
-		page.goto(site_url() + "/login")
-		status = page.evaluate(
-			"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
-				headers: {'Content-Type': 'application/json', Accept: 'application/json'},
-				body: JSON.stringify({usr, pwd})}).then(r => r.status)""",
-			[user, PASSWORD],
-		)
-		assert status == 200, f"login of {user} failed: {status}"
-		page.goto(f"{site_url()}/app/{frappe.scrub(doctype).replace('_', '-')}/{name}")
+		page = logged_in_page(browser, user, f"/app/{frappe.scrub(doctype).replace('_', '-')}/{name}")
+		contexts.append(page.context)
 		page.wait_for_function(
 			"([doctype, name]) => window.cur_frm && cur_frm.doctype === doctype && cur_frm.docname === name"
 			" && !cur_frm.is_dirty()",

@@ -16,7 +16,14 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import random_string
 
 import pipeline_app
-from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, stage_named
+from pipeline_app.tests.factories import (
+	make_contact,
+	make_opportunity,
+	make_team,
+	make_user,
+	purge_team,
+	stage_named,
+)
 from pipeline_app.tests.http_client import Client
 
 HUGE = "x" * 150_000
@@ -165,10 +172,7 @@ class TestFuzz(FrappeTestCase):
 	def tearDownClass(cls):
 		frappe.db.rollback()
 		frappe.db.set_single_value("System Settings", "allow_error_traceback", cls.traceback_setting)
-		for team in (cls.team, cls.other_team):
-			for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
-				frappe.delete_doc("Pipeline Opportunity", name, force=True, ignore_permissions=True)
-			frappe.delete_doc("Pipeline Team", team, force=True, ignore_permissions=True)
+		purge_team(cls.team, cls.other_team)
 		frappe.delete_doc("Contact", cls.contact, force=True, ignore_permissions=True)
 		frappe.db.commit()
 		super().tearDownClass()

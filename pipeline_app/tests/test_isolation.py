@@ -11,8 +11,8 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, random_string, today
 
-from pipeline_app.automation.conversations import log_message
-from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user
+from pipeline_app.automation.conversations import record_message
+from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
 from pipeline_app.tests.http_client import Client, message
 
 EXC_ID = re.compile(r'\\*"__frappe_exc_id\\*": \\*"[0-9a-f]+\\*"')
@@ -85,9 +85,9 @@ class IsolationCase(FrappeTestCase):
 			.name
 		)
 		cls.comment_b = opp_b.add_comment("Comment", f"secret comment {suffix}").name
-		cls.message_b = log_message(cls.email_b, "Inbound", f"secret message {suffix}", "Email", cls.team_b)[
-			"communication"
-		]
+		cls.message_b = record_message(
+			cls.email_b, "Inbound", f"secret message {suffix}", channel="Email", team=cls.team_b
+		)["communication"]
 		frappe.db.commit()
 		cls.as_alice = Client.as_user(cls.alice)
 		cls.as_bob = Client.as_user(cls.bob)
@@ -98,15 +98,7 @@ class IsolationCase(FrappeTestCase):
 	def tearDownClass(cls):
 		frappe.db.rollback()
 		frappe.set_user("Administrator")
-		for team in (cls.team_a, cls.team_b):
-			for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
-				for doctype, field in (("File", "attached_to_name"), ("Comment", "reference_name")):
-					frappe.db.delete(doctype, {field: name})
-				frappe.db.delete("ToDo", {"reference_name": name})
-				frappe.db.delete("Document Follow", {"ref_docname": name})
-				frappe.delete_doc("Pipeline Opportunity", name, force=True)
-			frappe.delete_doc("Pipeline Team", team, force=True)
-		frappe.db.commit()
+		purge_team(cls.team_a, cls.team_b)
 		super().tearDownClass()
 
 	def missing(self, doctype: str) -> str:

@@ -6,7 +6,7 @@ import frappe
 from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, random_string, today
 
-from pipeline_app.tests.factories import make_opportunity, make_team, make_user
+from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team
 from pipeline_app.tests.http_client import Client, message
 
 OPP = "/api/resource/Pipeline Opportunity"
@@ -46,12 +46,8 @@ class TestPermissionMatrix(FrappeTestCase):
 	@classmethod
 	def tearDownClass(cls):
 		frappe.set_user("Administrator")
-		for team in (cls.team_a, cls.team_b):
-			for name in frappe.get_all("Pipeline Opportunity", {"team": team}, pluck="name"):
-				frappe.delete_doc("Pipeline Opportunity", name, force=True)
-			frappe.delete_doc("Pipeline Team", team, force=True)
 		# users stay (Frappe refuses to delete users while no other System Manager exists); names are unique
-		frappe.db.commit()
+		purge_team(cls.team_a, cls.team_b)
 		super().tearDownClass()
 
 	def opportunity(self, name):

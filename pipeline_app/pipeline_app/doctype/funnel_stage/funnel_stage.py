@@ -9,6 +9,24 @@ from pipeline_app.scoped_document import TeamScopedDocument
 
 
 class FunnelStage(TeamScopedDocument):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		abandonable: DF.Check
+		color: DF.Color | None
+		description: DF.SmallText | None
+		probability: DF.Percent
+		sequence: DF.Int
+		stage_name: DF.Data
+		stage_type: DF.Literal["Open", "Won", "Lost"]
+		team: DF.Link
+
+	# end: auto-generated types
 	def autoname(self):
 		self.name = f"{self.team} - {(self.stage_name or '').strip()}"
 

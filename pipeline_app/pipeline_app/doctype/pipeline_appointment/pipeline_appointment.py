@@ -11,6 +11,25 @@ from pipeline_app.validation import parse_json_argument
 
 
 class PipelineAppointment(TeamScopedDocument):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		contact: DF.Link | None
+		ends_at: DF.Datetime | None
+		host: DF.Link | None
+		notes: DF.Text | None
+		opportunity: DF.Link
+		opportunity_title: DF.Data | None
+		starts_at: DF.Datetime
+		status: DF.Literal["Scheduled", "Completed", "No Show", "Cancelled"]
+		team: DF.Link | None
+
+	# end: auto-generated types
 	def validate(self):
 		opportunity = frappe.db.get_value(
 			"Pipeline Opportunity", self.opportunity, ["team", "contact", "title"], as_dict=True

@@ -26,6 +26,63 @@ SERVER_MANAGED_FIELDS = (
 
 
 class PipelineOpportunity(TeamScopedDocument):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from pipeline_app.pipeline_app.doctype.pipeline_opportunity_item.pipeline_opportunity_item import (
+			PipelineOpportunityItem,
+		)
+
+		amount: DF.Currency
+		closed_on: DF.Datetime | None
+		contact: DF.Link | None
+		contact_email: DF.Data | None
+		contact_name: DF.Data | None
+		contact_phone: DF.Data | None
+		currency: DF.Link | None
+		deal_amount_enabled: DF.Check
+		description: DF.Text | None
+		expected_close_date: DF.Date | None
+		follow_up_notified_for: DF.Datetime | None
+		follow_up_on: DF.Datetime | None
+		interest: DF.Literal["", "Cold", "Warm", "Hot"]
+		items: DF.Table[PipelineOpportunityItem]
+		last_activity_on: DF.Datetime | None
+		last_inbound_on: DF.Datetime | None
+		last_message_preview: DF.SmallText | None
+		last_outbound_on: DF.Datetime | None
+		lost_detail: DF.SmallText | None
+		lost_reason: DF.Link | None
+		on_hold_until: DF.Date | None
+		opportunity_owner: DF.Link | None
+		probability: DF.Percent
+		source: DF.Literal[
+			"",
+			"Ad",
+			"Website",
+			"Chat",
+			"Phone",
+			"Email",
+			"Referral",
+			"Database Reactivation",
+			"Event",
+			"Partner",
+			"Other",
+		]
+		stage: DF.Link | None
+		status: DF.Literal["Open", "Won", "Lost", "On Hold", "Abandoned"]
+		team: DF.Link
+		title: DF.Data
+		unanswered: DF.Check
+		unread_count: DF.Int
+		weighted_amount: DF.Currency
+
+	# end: auto-generated types
 	def validate(self):
 		self.keep_server_managed_fields()
 		apply_stage_rules(self)

@@ -7,6 +7,24 @@ from pipeline_app.scoped_document import TeamScopedDocument
 
 
 class PipelineStageChange(TeamScopedDocument):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		caused_by: DF.DynamicLink | None
+		caused_by_doctype: DF.Link | None
+		change_type: DF.Literal["Stage", "Status"]
+		changed_by: DF.Link | None
+		changed_on: DF.Datetime | None
+		from_value: DF.Data | None
+		opportunity: DF.Link
+		team: DF.Link
+		to_value: DF.Data | None
+	# end: auto-generated types
 	pass
 
 

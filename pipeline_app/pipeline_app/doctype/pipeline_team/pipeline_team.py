@@ -11,6 +11,40 @@ from pipeline_app.teams import clear_user_teams_cache
 
 
 class PipelineTeam(TeamScopedDocument):
+	# begin: auto-generated types
+	# This code is auto-generated. Do not modify anything in this block.
+
+	from typing import TYPE_CHECKING
+
+	if TYPE_CHECKING:
+		from frappe.types import DF
+
+		from pipeline_app.pipeline_app.doctype.pipeline_team_member.pipeline_team_member import (
+			PipelineTeamMember,
+		)
+
+		abandon_after_days: DF.Int
+		appointment_day_stage: DF.Link | None
+		automate_closed_opportunities: DF.Check
+		booked_stage: DF.Link | None
+		cancelled_stage: DF.Link | None
+		create_opportunity_from_inbound: DF.Check
+		currency: DF.Link | None
+		deal_amount_enabled: DF.Check
+		description: DF.SmallText | None
+		disabled: DF.Check
+		funnel_template: DF.Literal["", "Appointment funnel", "Deal funnel", "Sales funnel"]
+		lose_on_lost_quotation: DF.Check
+		members: DF.Table[PipelineTeamMember]
+		no_show_stage: DF.Link | None
+		quotation_sent_stage: DF.Link | None
+		reopen_on_cancelled_sales_order: DF.Check
+		replied_stage: DF.Link | None
+		team_name: DF.Data
+		webhook_secret: DF.Password | None
+		win_on_sales_order: DF.Check
+
+	# end: auto-generated types
 	def validate(self):
 		self.validate_members()
 		if self.abandon_after_days and self.abandon_after_days < 0:
