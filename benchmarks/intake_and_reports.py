@@ -94,7 +94,7 @@ def main() -> None:
 		("inbound message by phone", row.mobile_no),
 	):
 		report(
-			f"{label} (record_message)",
+			f"{label} (log_message)",
 			timed(
 				lambda key=key: record_message(key, "Inbound", "hello", channel="SMS", team=team),
 				args.samples,

@@ -840,7 +840,7 @@ class TestBoardHttp(FrappeTestCase):
 			("update_opportunity", {"name": self.doc.name, "values": {"title": "via GET"}}),
 			("add_opportunity", {"team": self.team, "title": "via GET"}),
 			(
-				"record_message",
+				"log_message",
 				{"contact": "x@example.test", "direction": "Inbound", "text": "x", "team": self.team},
 			),
 		):

@@ -179,11 +179,11 @@ class TestMessageEndpoints(FrappeTestCase):
 		frappe.db.rollback()
 		return frappe.db.get_value("Pipeline Opportunity", self.opportunity, "unread_count")
 
-	def test_record_message_by_a_member(self):
+	def test_log_message_by_a_member(self):
 		before = self.unread()
 		result = message(
 			self.as_member.call(
-				"pipeline_app.api.record_message",
+				"pipeline_app.api.log_message",
 				contact=self.email,
 				direction="Inbound",
 				text="hello",
@@ -194,10 +194,10 @@ class TestMessageEndpoints(FrappeTestCase):
 		self.assertEqual(result["opportunity"], self.opportunity)
 		self.assertEqual(self.unread(), before + 1)
 
-	def test_record_message_is_post_only(self):
+	def test_log_message_is_post_only(self):
 		before = self.unread()
 		response = self.as_member.call(
-			"pipeline_app.api.record_message",
+			"pipeline_app.api.log_message",
 			"GET",
 			contact=self.email,
 			direction="Inbound",
@@ -207,11 +207,11 @@ class TestMessageEndpoints(FrappeTestCase):
 		self.assertIn(response.status_code, (403, 405))
 		self.assertEqual(self.unread(), before)
 
-	def test_record_message_by_an_outsider_is_denied(self):
+	def test_log_message_by_an_outsider_is_denied(self):
 		before = self.unread()
 		for args in ({"team": self.team}, {"opportunity": self.opportunity}):
 			response = self.as_outsider.call(
-				"pipeline_app.api.record_message", contact=self.email, direction="Inbound", text="x", **args
+				"pipeline_app.api.log_message", contact=self.email, direction="Inbound", text="x", **args
 			)
 			# another team's team or opportunity answers as one that does not exist
 			self.assertEqual(response.status_code, 404, response.text[:300])
