@@ -36,21 +36,11 @@ def report(label: str, samples_ms: list[float], target: int | None = None) -> No
 
 def count_board_queries(team: str, filters: dict | None = None) -> int:
 	from pipeline_app import api
-
-	executed = []
-	original = frappe.db.__class__.sql
-
-	def sql(self, query, *args, **kwargs):
-		if kwargs.get("run", True):
-			executed.append(query)
-		return original(self, query, *args, **kwargs)
+	from pipeline_app.tests.counters import count_queries
 
 	api.get_board(team, filters)  # warm the caches a running server has warm
-	frappe.db.__class__.sql = sql
-	try:
+	with count_queries() as executed:
 		api.get_board(team, filters)
-	finally:
-		frappe.db.__class__.sql = original
 	return len(executed)
 
 

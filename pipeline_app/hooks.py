@@ -96,8 +96,11 @@ auth_hooks = ["pipeline_app.validation.check_request"]
 # Automations (pipeline_app/automation/)
 # -----------
 doc_events = {
-	# realtime: a document attached to a team's record (File, ToDo, Comment, ...) sends its
-	# list_update to that record's readers, not to its doctype's room (pipeline_app/realtime.py)
+	# realtime (pipeline_app/realtime.py decides who receives what): the pipeline's own documents
+	# publish from their controllers (the opportunity's on_update / on_trash: publish_opportunity, its
+	# pipeline_app:board event and list_update to the readers of the card only); a document attached
+	# to a team's record (File, ToDo, Comment, ...) sends its list_update to that record's readers,
+	# not to its doctype's room
 	"*": {
 		"validate": "pipeline_app.realtime.hold_list_update",
 		"on_change": "pipeline_app.realtime.send_held_list_update",

@@ -137,3 +137,23 @@ def team_amounts(team: str) -> tuple[bool, str | None]:
 
 def owner_label(owner: str | None) -> str:
 	return get_fullname(owner) if owner else _("Unassigned")
+
+
+def chart_team(filters) -> str | None:
+	"""The team a workspace chart (a Dashboard Chart Source) shows: its `team` filter, or the user's
+	first team; None when the user has none. Another team's fails as a missing one does."""
+	from pipeline_app.api import _readable_team
+	from pipeline_app.validation import parse_json_argument
+
+	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
+	filters = parse_json_argument("filters", filters, dict) or {}
+	team = filters.get("team")
+	if team is not None and not isinstance(team, str):
+		frappe.throw(_("Choose one team"), title=_("Invalid Filter"))
+	if not team:
+		teams = frappe.get_list("Pipeline Team", pluck="name", order_by="name asc", limit=1)
+		if not teams:
+			return None
+		team = teams[0]
+	_readable_team(team)
+	return team

@@ -57,7 +57,7 @@ def notify_follow_up(name: str) -> None:
 
 
 def resume_held_opportunities():
-	"""Daily (and hourly, so a date that has come is not missed for long): On Hold opportunities whose
+	"""Hourly (so a date that has come is not missed for long): On Hold opportunities whose
 	`on_hold_until` has come return to Open, with a timeline note and a notification."""
 	held = frappe.get_all(
 		"Pipeline Opportunity",

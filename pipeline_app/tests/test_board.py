@@ -2,7 +2,6 @@
 filters, paging, moves and their conflicts, quick-control updates, Add New, permissions, query counts
 and who receives the realtime events."""
 
-from contextlib import contextmanager
 from itertools import pairwise
 
 import frappe
@@ -13,6 +12,7 @@ from pipeline_app import api
 from pipeline_app.automation.conversations import record_message
 from pipeline_app.board import RANK_GAP
 from pipeline_app.realtime import BOARD_EVENT
+from pipeline_app.tests.counters import count_cache_commands, count_queries
 from pipeline_app.tests.factories import (
 	make_contact,
 	make_opportunity,
@@ -21,42 +21,6 @@ from pipeline_app.tests.factories import (
 	purge_team,
 	stage_named,
 )
-
-
-@contextmanager
-def count_queries():
-	"""Counts the queries sent to MariaDB (frappe.get_list(run=False) only builds SQL: not counted)."""
-	executed = []
-	original = frappe.db.__class__.sql
-
-	def sql(self, query, *args, **kwargs):
-		if kwargs.get("run", True):
-			executed.append(str(query))
-		return original(self, query, *args, **kwargs)
-
-	frappe.db.__class__.sql = sql
-	try:
-		yield executed
-	finally:
-		frappe.db.__class__.sql = original
-
-
-@contextmanager
-def count_cache_commands():
-	"""Counts the commands sent to Redis (the cache: roles, user permissions, documents)."""
-	sent = []
-	cache = frappe.cache
-	original = cache.execute_command
-
-	def execute_command(*args, **kwargs):
-		sent.append(args[0])
-		return original(*args, **kwargs)
-
-	cache.execute_command = execute_command
-	try:
-		yield sent
-	finally:
-		del cache.execute_command
 
 
 def new_request():

@@ -4,10 +4,12 @@ and a full install / uninstall round trip on a fresh site through the bench CLI.
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
 
+import pipeline_app
 from pipeline_app.install import DEFAULT_LOST_REASONS, ROLES, WORKFLOW_NAME, after_install
 
 PIPELINE_DOCTYPES = (
@@ -113,8 +115,15 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 				" bool(frappe.db.exists('Workflow', 'Pipeline Opportunity Outcome')), frappe.db.count('Pipeline Lost Reason'),"
 				" [frappe.db.count(d, {'module': 'Pipeline App'}) for d in ('Report', 'Number Card', 'Dashboard Chart')]]"
 			)
+			# every report, number card and chart the module ships (one folder each)
+			module = Path(pipeline_app.__file__).parent / "pipeline_app"
+			shipped = [
+				len([d for d in (module / folder).iterdir() if (d / f"{d.name}.json").exists()])
+				for folder in ("report", "number_card", "dashboard_chart")
+			]
+			self.assertEqual(shipped, [4, 4, 3])
 			self.assertEqual(
-				installed, [["frappe", "pipeline_app"], True, True, len(DEFAULT_LOST_REASONS), [2, 4, 2]]
+				installed, [["frappe", "pipeline_app"], True, True, len(DEFAULT_LOST_REASONS), shipped]
 			)
 
 			self.bench("--site", self.SITE, "uninstall-app", "pipeline_app", "--yes", "--no-backup")

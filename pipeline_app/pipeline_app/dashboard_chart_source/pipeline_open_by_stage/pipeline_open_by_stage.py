@@ -21,22 +21,13 @@ def get(
 	"""Dashboard Chart Source method (the desk's chart widget calls it with the chart's filters).
 	`team`: the team shown; the user's first team when not given. Another team's answers as a
 	missing one."""
-	from pipeline_app.api import _readable_team
 	from pipeline_app.board import get_column_totals
 	from pipeline_app.funnel import get_team_stages
-	from pipeline_app.validation import parse_json_argument
+	from pipeline_app.reporting import chart_team
 
-	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
-	filters = parse_json_argument("filters", filters, dict) or {}
-	team = filters.get("team")
-	if team is not None and not isinstance(team, str):
-		frappe.throw(_("Choose one team"), title=_("Invalid Filter"))
+	team = chart_team(filters)
 	if not team:
-		teams = frappe.get_list("Pipeline Team", pluck="name", order_by="name asc", limit=1)
-		if not teams:
-			return {"labels": [], "datasets": [{"name": _("Open"), "values": []}]}
-		team = teams[0]
-	_readable_team(team)
+		return {"labels": [], "datasets": [{"name": _("Open"), "values": []}]}
 	stages = get_team_stages(team)
 	totals = get_column_totals(team, [stage.name for stage in stages], {"status": ["Open"]})
 	shown = [s for s in stages if s.stage_type == "Open" or (totals.get(s.name) or {}).get("count")]

@@ -184,7 +184,7 @@ class TestBulkChanges(ColumnCountTestCase):
 
 class TestBoardTotals(ColumnCountTestCase):
 	def board_totals(self, filters=None):
-		from pipeline_app.tests.test_board import count_queries
+		from pipeline_app.tests.counters import count_queries
 
 		with count_queries() as queries:
 			board = api.get_board(self.team, filters)
