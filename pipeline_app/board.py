@@ -416,7 +416,8 @@ def client_constants() -> dict:
 
 def page_size() -> int:
 	"""Cards per page of a column when scrolling: Pipeline Settings' Board Cards per Column."""
-	return clamp_limit(frappe.db.get_single_value("Pipeline Settings", "board_page_size"))
+	# from the document cache (Redis, cleared when the settings are saved): no query on a board load
+	return clamp_limit(frappe.get_cached_doc("Pipeline Settings").board_page_size)
 
 
 def clamp_limit(limit) -> int:

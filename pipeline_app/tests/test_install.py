@@ -110,6 +110,7 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 				"--install-app",
 				"pipeline_app",
 			)
+			self.bench("--site", self.SITE, "disable-scheduler")  # no jobs racing the uninstall below
 			installed = self.site_value(
 				"[frappe.get_installed_apps(), frappe.db.table_exists('Pipeline Opportunity'),"
 				" bool(frappe.db.exists('Workflow', 'Pipeline Opportunity Outcome')), frappe.db.count('Pipeline Lost Reason'),"

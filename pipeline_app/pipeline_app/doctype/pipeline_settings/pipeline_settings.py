@@ -22,13 +22,23 @@ class PipelineSettings(Document):
 	# end: auto-generated types
 	def on_update(self):
 		# the Default Funnel Template is the default of a new team's Funnel Template (the desk's New
-		# Team form and every insert that leaves it empty), kept as a Property Setter like any default
-		if self.has_value_changed("default_funnel_template"):
+		# Team form and every insert that leaves it empty), kept as a Property Setter like any default;
+		# none while there is no default (an install leaves no customization behind)
+		wanted = self.default_funnel_template or ""
+		if wanted == (frappe.get_meta("Pipeline Team").get_field("funnel_template").default or ""):
+			return
+		if wanted:
 			make_property_setter(
 				"Pipeline Team",
 				"funnel_template",
 				"default",
-				self.default_funnel_template or "",
+				wanted,
 				"Text",
 				validate_fields_for_doctype=False,
 			)
+		else:
+			frappe.db.delete(
+				"Property Setter",
+				{"doc_type": "Pipeline Team", "field_name": "funnel_template", "property": "default"},
+			)
+			frappe.clear_cache(doctype="Pipeline Team")

@@ -60,3 +60,7 @@ class TestPipelineSettings(FrappeTestCase):
 		team.insert(ignore_permissions=True)
 		self.assertFalse(team.funnel_template)
 		self.assertFalse(frappe.get_all("Funnel Stage", {"team": team.name}))
+		# and no customization is left behind (an install saves the settings once)
+		self.assertFalse(
+			frappe.db.exists("Property Setter", {"doc_type": "Pipeline Team", "property": "default"})
+		)
