@@ -6,7 +6,7 @@ from frappe.utils import cint, get_datetime
 
 from pipeline_app import board
 from pipeline_app.automation.conversations import exclusive_intake, record_message
-from pipeline_app.cards import card_from_doc
+from pipeline_app.cards import BOARD_EDITABLE_FIELDS, card_from_doc
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.permissions import raise_not_found
 from pipeline_app.realtime import publish_opportunity, publish_team_refresh
@@ -180,26 +180,6 @@ def _check_message_size(text, subject, sender_name) -> None:
 
 # The Pipeline Board
 # ------------------
-
-BOARD_EDITABLE_FIELDS = frozenset(
-	(
-		"title",
-		"contact",
-		"opportunity_owner",
-		"team",
-		"stage",
-		"status",
-		"follow_up_on",
-		"amount",
-		"lost_reason",
-		"lost_detail",
-		"on_hold_until",
-		"description",
-		"source",
-		"interest",
-		"expected_close_date",
-	)
-)
 
 
 @frappe.whitelist()

@@ -22,11 +22,14 @@ from pipeline_app.cards import CARD_FIELDS
 from pipeline_app.column_counts import column_totals
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
+from pipeline_app.gates import board_gates
 from pipeline_app.permissions import opportunity_query
 from pipeline_app.teams import get_readable_teams
 from pipeline_app.validation import parse_json_argument
 
 RANK_GAP = 1 << 20
+# what a column tells of its stage (its gates come as `gate`: pipeline_app/gates.py)
+COLUMN_FIELDS = ("name", "stage_name", "stage_type", "sequence", "probability", "color")
 DEFAULT_LIMIT = 50  # cards per page of a column when scrolling, unless Pipeline Settings say otherwise
 FIRST_SCREEN = 20  # cards per column on a board load
 MAX_LIMIT = 200
@@ -336,12 +339,14 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 	for card in cards:
 		by_stage.setdefault(card.stage, []).append(card)
 	members = [{"user": member.user, "is_lead": member.is_lead} for member in team_doc.members]
+	gates = board_gates(team_doc, stages)
 	columns = []
 	for stage in stages:
 		total = totals.get(stage.name) or {}
 		columns.append(
 			{
-				**stage,
+				**{key: stage[key] for key in COLUMN_FIELDS},
+				"gate": gates[stage.name],
 				"count": total.get("count") or 0,
 				"amount": total.get("amount") or 0,
 				"weighted_amount": total.get("weighted_amount") or 0,

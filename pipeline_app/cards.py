@@ -2,6 +2,28 @@
 
 from pipeline_app.erpnext.linked import attach_documents
 
+# what the board may change of a card (its quick controls, Add New, the stage gate dialog)
+BOARD_EDITABLE_FIELDS = frozenset(
+	(
+		"title",
+		"contact",
+		"opportunity_owner",
+		"team",
+		"stage",
+		"status",
+		"follow_up_on",
+		"amount",
+		"lost_reason",
+		"lost_detail",
+		"on_hold_until",
+		"description",
+		"source",
+		"interest",
+		"expected_close_date",
+	)
+)
+
+
 CARD_FIELDS = (
 	"name",
 	"title",

@@ -9,6 +9,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate, now_datetime, today
 
+from pipeline_app.gates import check_stage_gates
+
 OPEN, WON, LOST, ON_HOLD, ABANDONED = "Open", "Won", "Lost", "On Hold", "Abandoned"
 CLOSED_STATUSES = frozenset((WON, LOST, ABANDONED))
 OUTCOME_STAGE_TYPES = frozenset((WON, LOST))
@@ -107,7 +109,8 @@ def get_team_stages(team: str) -> list[frappe._dict]:
 	first stage, the reports' rows. Trusted server code (callers check the team first)."""
 	# a constant statement: Frappe's query building cost more than the query (read on every save)
 	return frappe.db.sql(
-		"""select name, stage_name, stage_type, sequence, probability, color from `tabFunnel Stage`
+		"""select name, stage_name, stage_type, sequence, probability, color, required_fields,
+		allowed_next_stages, entry_roles, leads_only from `tabFunnel Stage`
 		where team = %s order by sequence asc, creation asc, name asc""",
 		team,
 		as_dict=True,
@@ -180,6 +183,7 @@ def apply_stage_rules(doc) -> None:
 
 	if stage_changed:
 		doc.probability = stage.probability
+	check_stage_gates(doc, before, get_team_stages(doc.team))
 	_validate_outcome_fields(doc, before)
 	_validate_amount(doc)
 	_validate_owner(doc, team_changed)
@@ -304,15 +308,25 @@ STAGE_CHANGE_COLUMNS = (
 )
 
 
-def insert_stage_changes(changes) -> None:
+def insert_stage_changes(changes, caused_by: tuple[str | None, str | None] = (None, None)) -> None:
 	"""Pipeline Stage Change rows in one statement, for bulk writers (the abandonment job, the demo):
 	each change is a tuple in STAGE_CHANGE_COLUMNS order, completed with the name and bookkeeping
-	columns a document insert would set (created and modified when changed, owned by who changed)."""
+	columns a document insert would set (created and modified when changed, owned by who changed).
+	`caused_by`: the (doctype, name) that made them all, as record_changes names it."""
 	frappe.db.bulk_insert(
 		"Pipeline Stage Change",
-		["name", *STAGE_CHANGE_COLUMNS, "creation", "modified", "owner", "modified_by"],
 		[
-			(frappe.generate_hash(length=12), *change, change[6], change[6], change[5], change[5])
+			"name",
+			*STAGE_CHANGE_COLUMNS,
+			"caused_by_doctype",
+			"caused_by",
+			"creation",
+			"modified",
+			"owner",
+			"modified_by",
+		],
+		[
+			(frappe.generate_hash(length=12), *change, *caused_by, change[6], change[6], change[5], change[5])
 			for change in changes
 		],
 	)

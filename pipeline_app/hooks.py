@@ -38,6 +38,7 @@ permission_query_conditions = {
 	"Pipeline Team Member": "pipeline_app.permissions.team_member_query",
 	"Funnel Stage": "pipeline_app.permissions.funnel_stage_query",
 	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_query",
+	"Pipeline Abandonment Run": "pipeline_app.permissions.abandonment_run_query",
 	# File, ToDo, Comment, Communication, Version, Document Follow, Tag Link, Workflow Action, ...:
 	# rows attached to another team's record are left out (found from each doctype's meta)
 	"*": "pipeline_app.permissions.reference_query",
@@ -49,6 +50,7 @@ has_permission = {
 	"Pipeline Team": "pipeline_app.permissions.team_permission",
 	"Funnel Stage": "pipeline_app.permissions.funnel_stage_permission",
 	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_permission",
+	"Pipeline Abandonment Run": "pipeline_app.permissions.abandonment_run_permission",
 	# every doctype: not attached to another team's record, no link to one on write
 	"*": "pipeline_app.permissions.reference_permission",
 }
@@ -57,7 +59,7 @@ has_permission = {
 
 # The board's column totals (pipeline_app/column_counts.py) are not links anyone needs to clear
 # before deleting a team or a stage: the team's and stage's own on_trash delete them
-ignore_links_on_delete = ["Pipeline Column Count"]
+ignore_links_on_delete = ["Pipeline Column Count", "Pipeline Abandonment Run"]
 
 # Frappe v15 endpoints that leak across teams, replaced (pipeline_app/overrides.py)
 override_whitelisted_methods = {

@@ -34,6 +34,8 @@ WORKFLOW_TRANSITIONS = (
 	("Abandoned", "Mark Lost", "Lost"),
 )
 DEFAULT_LOST_REASONS = ("Price", "No budget", "Chose a competitor", "No response", "Not a fit", "Bad timing")
+# the system reason the abandonment job gives (its name is what the job writes: not translated)
+ABANDONED_REASON = "No reply"
 
 
 def before_install():
@@ -44,6 +46,7 @@ def after_install():
 	create_roles()
 	create_outcome_workflow()
 	create_lost_reasons()
+	create_abandoned_reason()
 	grant_contact_access()
 	create_settings()
 	erpnext_setup.after_install()
@@ -117,6 +120,20 @@ def create_lost_reasons():
 		frappe.get_doc({"doctype": "Pipeline Lost Reason", "lost_reason": _(reason)}).insert(
 			ignore_permissions=True
 		)
+
+
+def create_abandoned_reason():
+	"""The lost reason of abandoned opportunities, so reports tell abandonment from real losses."""
+	if not frappe.db.exists("Pipeline Lost Reason", ABANDONED_REASON):
+		frappe.get_doc(
+			{
+				"doctype": "Pipeline Lost Reason",
+				"lost_reason": ABANDONED_REASON,
+				"description": _(
+					"Given by the abandonment job: the contact sent nothing for the team's days."
+				),
+			}
+		).insert(ignore_permissions=True)
 
 
 def grant_contact_access():

@@ -51,6 +51,10 @@ def stage_change_query(user: str | None = None) -> str:
 	return _team_condition("`tabPipeline Stage Change`.`team`", user)
 
 
+def abandonment_run_query(user: str | None = None) -> str:
+	return _team_condition("`tabPipeline Abandonment Run`.`team`", user)
+
+
 def _allowed(teams_needed, user: str | None) -> bool | None:
 	"""None lets role permissions decide; False denies."""
 	teams = get_readable_teams(user)
@@ -96,6 +100,10 @@ def stage_change_permission(doc, ptype: str | None = None, user: str | None = No
 	return _allowed((doc.get("team"),), user)
 
 
+def abandonment_run_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	return _allowed((doc.get("team"),), user)
+
+
 # Records of another team look exactly like records that do not exist (see scoped_document.py)
 # ---------------------------------------------------------------------------------------------
 
@@ -104,6 +112,7 @@ TEAM_FIELD = {
 	"Pipeline Appointment": "team",
 	"Funnel Stage": "team",
 	"Pipeline Stage Change": "team",
+	"Pipeline Abandonment Run": "team",
 	"Pipeline Team": "name",
 }
 

@@ -47,14 +47,20 @@ def prepared_report_timers(report: str) -> list[threading.Timer]:
 	]
 
 
-def validate_team_filters(filters) -> str:
-	"""Checks the team (the user must be able to read it: the reports read the team's rows after
-	this) and the period, filling in the last 90 days. Returns the team."""
+def validate_team(filters) -> str:
+	"""Checks the team filter: the user must be able to read the team (the reports read the team's
+	rows after this). Returns the team."""
 	team = filters.get("team")
 	if not team or not isinstance(team, str):
 		frappe.throw(_("Choose a team"), title=_("Missing Team"))
 	# another team's team fails to load as a missing one does (TeamScopedDocument)
 	frappe.get_doc("Pipeline Team", team).check_permission("read")
+	return team
+
+
+def validate_team_filters(filters) -> str:
+	"""Checks the team (validate_team) and the period, filling in the last 90 days. Returns the team."""
+	team = validate_team(filters)
 	owner = filters.get("opportunity_owner")
 	if owner and not isinstance(owner, str):
 		frappe.throw(_("Choose one owner"), title=_("Invalid Filter"))

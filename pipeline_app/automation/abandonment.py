@@ -24,14 +24,16 @@ from frappe.utils import add_days, now_datetime
 
 from pipeline_app.assignments import close_assignments_in_bulk
 from pipeline_app.automation.isolation import isolated_row
-from pipeline_app.automation.moves import add_timeline_notes_in_bulk
+from pipeline_app.automation.moves import add_timeline_note, add_timeline_notes_in_bulk
 from pipeline_app.automation.notifications import notify
 from pipeline_app.column_counts import record_status_change
 from pipeline_app.funnel import insert_stage_changes
+from pipeline_app.install import ABANDONED_REASON
 from pipeline_app.realtime import publish_team_refresh
 
 BATCH_SIZE = 1000
 DOCTYPE = "Pipeline Opportunity"
+RUN = "Pipeline Abandonment Run"
 JOB = "abandonment"
 
 
@@ -74,23 +76,47 @@ def _abandon_all_teams(batch_size: int) -> int:
 	return total
 
 
+def abandonable_stages(team: str) -> list[str]:
+	return frappe.get_all("Funnel Stage", filters={"team": team, "abandonable": 1}, pluck="name")
+
+
+def due_opportunities(team: str, days: int, limit: int, run_at=None) -> list[str]:
+	"""What a run at `run_at` (default now) would abandon in `team`, as things stand (at most
+	`limit`, by name): the job's own query, for the Pipeline Abandonment Preview report."""
+	stages = abandonable_stages(team)
+	if not stages or not days or days <= 0:
+		return []
+	cutoff = add_days(run_at or now_datetime(), -days)
+	names, last_name = [], ""
+	while len(names) < limit:
+		batch = _due_batch(team, stages, cutoff, last_name, min(BATCH_SIZE, limit - len(names)))
+		if not batch:
+			break
+		names += batch
+		last_name = batch[-1]
+	return names
+
+
 def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
-	stages = frappe.get_all("Funnel Stage", filters={"team": team, "abandonable": 1}, pluck="name")
+	stages = abandonable_stages(team)
 	if not stages:
 		return 0
 	cutoff = add_days(now_datetime(), -days)
-	abandoned, last_name = 0, ""
+	abandoned, last_name, run = 0, "", None
 	per_owner: dict[str, list[str]] = {}
 	while True:
 		names = _due_batch(team, stages, cutoff, last_name, batch_size)
 		if not names:
 			break
-		owners = _abandon_batch(names, team, days)
+		run = run or start_run(team, days)
+		owners = _abandon_batch(names, team, days, run)
 		for name, owner in owners:
 			per_owner.setdefault(owner or "", []).append(name)
 		frappe.db.commit()
 		abandoned += len(owners)
 		last_name = names[-1]
+	if run and not frappe.db.get_value(RUN, run, "abandoned_count"):
+		frappe.db.delete(RUN, run)  # every due one was changed meanwhile: nothing to undo
 	_notify_owners(team, per_owner)
 	if abandoned:
 		publish_team_refresh(team)
@@ -98,12 +124,57 @@ def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
 	return abandoned
 
 
-def _abandon_batch(names: list[str], team: str, days: int) -> list[tuple[str, str | None]]:
+def start_run(team: str, days: int) -> str:
+	"""The record of this night's run in `team`: what it abandoned is told by the history rows it
+	causes (Pipeline Stage Change.caused_by), which its undo reads (undo_run)."""
+	run = frappe.get_doc(
+		{
+			"doctype": RUN,
+			"team": team,
+			"ran_at": now_datetime(),
+			"abandon_after_days": days,
+			"abandoned_count": 0,
+		}
+	)
+	run.insert(ignore_permissions=True)
+	return run.name
+
+
+def undo_run(run) -> dict:
+	"""Reopens the opportunities `run` abandoned that are still Abandoned, each through its own save
+	as the session user (rules, outcome Workflow, history, boards), in the stage it stayed in; the
+	others (changed since) are left as they are. Checked by the caller (managers only)."""
+	names = frappe.get_all(
+		"Pipeline Stage Change",
+		filters={
+			"caused_by_doctype": RUN,
+			"caused_by": run.name,
+			"change_type": "Status",
+			"to_value": "Abandoned",
+		},
+		pluck="opportunity",
+		order_by="opportunity asc",
+	)
+	reopened = 0
+	for name in names:
+		doc = frappe.get_doc(DOCTYPE, name)
+		if doc.status != "Abandoned":
+			continue
+		doc.update({"status": "Open", "lost_reason": None, "lost_detail": None})
+		doc.flags.caused_by = (RUN, run.name)
+		doc.save()
+		add_timeline_note(doc, _("Reopened: abandonment run {0} was undone").format(run.name))
+		reopened += 1
+	run.db_set({"undone_on": now_datetime(), "undone_by": frappe.session.user, "reopened_count": reopened})
+	return {"reopened": reopened, "skipped": len(names) - reopened}
+
+
+def _abandon_batch(names: list[str], team: str, days: int, run: str) -> list[tuple[str, str | None]]:
 	"""The batch in bulk; when that fails, undone and done again one opportunity at a time."""
 	savepoint = "pipeline_batch_" + frappe.generate_hash(length=10)
 	frappe.db.savepoint(savepoint)
 	try:
-		owners = _abandon(names, team, days)
+		owners = _abandon(names, team, days, run)
 	except Exception:
 		frappe.db.rollback(save_point=savepoint)
 	else:
@@ -112,7 +183,7 @@ def _abandon_batch(names: list[str], team: str, days: int) -> list[tuple[str, st
 	owners = []
 	for name in names:
 		with isolated_row(JOB, DOCTYPE, name):
-			owners += _abandon([name], team, days)
+			owners += _abandon([name], team, days, run)
 	return owners
 
 
@@ -141,8 +212,8 @@ def _due_batch(team, stages, cutoff, last_name, batch_size) -> list[str]:
 	)
 
 
-def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | None]]:
-	"""One batch: status, history and timeline in bulk statements. Workflow Open → Abandoned."""
+def _abandon(names: list[str], team: str, days: int, run: str) -> list[tuple[str, str | None]]:
+	"""One batch of `run`: status, history and timeline in bulk statements. Workflow Open → Abandoned."""
 	now = now_datetime()
 	user = frappe.session.user
 	opportunity = frappe.qb.DocType("Pipeline Opportunity")
@@ -159,6 +230,8 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 	(
 		frappe.qb.update(opportunity)
 		.set(opportunity.status, "Abandoned")
+		.set(opportunity.lost_reason, ABANDONED_REASON)
+		.set(opportunity.lost_detail, _("No reply for {0} days").format(days))
 		.set(opportunity.closed_on, now)
 		.set(opportunity.modified, now)
 		.set(opportunity.modified_by, user)
@@ -168,7 +241,13 @@ def _abandon(names: list[str], team: str, days: int) -> list[tuple[str, str | No
 	record_status_change(names, "Open", "Abandoned")
 	close_assignments_in_bulk(names)
 	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
-	insert_stage_changes((name, team, "Status", "Open", "Abandoned", user, now) for name in names)
+	insert_stage_changes(
+		((name, team, "Status", "Open", "Abandoned", user, now) for name in names), caused_by=(RUN, run)
+	)
+	frappe.db.sql(
+		"update `tabPipeline Abandonment Run` set abandoned_count = abandoned_count + %s where name = %s",
+		(len(names), run),
+	)
 	add_timeline_notes_in_bulk(names, note, user, now)
 	return list(rows)
 

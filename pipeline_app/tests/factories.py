@@ -86,6 +86,13 @@ def stage_named(team: str, stage_name: str) -> str:
 	return frappe.db.get_value("Funnel Stage", {"team": team, "stage_name": stage_name}, "name")
 
 
+def set_gate(team: str, stage_name: str, **gate) -> str:
+	"""Sets stage gates (pipeline_app/gates.py) on a team's stage; returns the stage."""
+	stage = frappe.get_doc("Funnel Stage", stage_named(team, stage_name))
+	stage.update(gate).save(ignore_permissions=True)
+	return stage.name
+
+
 def purge_team(*teams: str) -> None:
 	"""Deletes teams with everything in them (their opportunities and what is attached to those) and
 	commits: the teardown of tests whose data is committed (jobs, the web server, the browser)."""

@@ -12,6 +12,7 @@ from frappe.utils import add_days, add_to_date, now_datetime
 
 from pipeline_app.automation.abandonment import abandon_silent_opportunities, abandonment_lock_name
 from pipeline_app.column_counts import rebuild as rebuild_column_counts
+from pipeline_app.install import ABANDONED_REASON
 from pipeline_app.pipeline_app.doctype.pipeline_column_count.test_pipeline_column_count import counted, kept
 from pipeline_app.tests.factories import (
 	make_opportunity,
@@ -33,6 +34,7 @@ class TestAbandonment(FrappeTestCase):
 		frappe.db.commit()
 
 	def tearDown(self):
+		frappe.set_user("Administrator")  # before the cleanups that set it back
 		purge_team(self.team)
 		purge_team(self.never)
 
@@ -73,6 +75,8 @@ class TestAbandonment(FrappeTestCase):
 
 		doc = frappe.get_doc("Pipeline Opportunity", due.name)
 		self.assertIsNotNone(doc.closed_on)
+		# the system reason tells abandonment from real losses
+		self.assertEqual((doc.lost_reason, doc.lost_detail), (ABANDONED_REASON, "No reply for 14 days"))
 		self.assertEqual(doc.stage, stage_named(self.team, "Opt In"))
 		history = frappe.get_all(
 			"Pipeline Stage Change", {"opportunity": due.name, "to_value": "Abandoned"}, pluck="from_value"
@@ -89,6 +93,100 @@ class TestAbandonment(FrappeTestCase):
 		# the owner's assignment is closed with it, as a single save would
 		self.assertEqual(frappe.get_all("ToDo", {"reference_name": due.name}, pluck="status"), ["Closed"])
 		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", due.name, "_assign"), "[]")
+
+	def test_the_preview_report_lists_what_the_run_then_abandons(self):
+		from frappe.desk.query_report import run
+
+		due = [self.old_opportunity(), self.old_opportunity(days=16)]
+		self.old_opportunity(days=5)  # not yet
+		self.old_opportunity(stage=stage_named(self.team, "Intake"))  # not abandonable
+		now = str(now_datetime())
+		preview = run("Pipeline Abandonment Preview", filters={"team": self.team, "run_at": now})
+		listed = sorted(row["name"] for row in preview["result"])
+		self.assertEqual(listed, sorted(doc.name for doc in due))
+		self.assertTrue(all("14" in row["reason"] for row in preview["result"]))
+		# tonight's run (the default) sees those and the ones that fall due before midnight
+		tonight = run("Pipeline Abandonment Preview", filters={"team": self.team})
+		self.assertLessEqual(set(listed), {row["name"] for row in tonight["result"]})
+		self.assertEqual(abandon_silent_opportunities(), len(listed))
+		abandoned = frappe.get_all(
+			"Pipeline Opportunity", {"team": self.team, "status": "Abandoned"}, pluck="name", order_by="name"
+		)
+		self.assertEqual(abandoned, listed)
+		self.assertEqual(
+			run("Pipeline Abandonment Preview", filters={"team": self.team, "run_at": now})["result"], []
+		)
+
+	def test_the_preview_is_for_managers_of_the_team_only(self):
+		from frappe.desk.query_report import run
+
+		frappe.set_user(self.seller)
+		self.addCleanup(frappe.set_user, "Administrator")
+		with self.assertRaises(frappe.PermissionError):
+			run("Pipeline Abandonment Preview", filters={"team": self.team})
+
+	def test_a_run_is_recorded_and_its_undo_reopens_exactly_its_opportunities(self):
+		from pipeline_app.pipeline_app.doctype.pipeline_abandonment_run.pipeline_abandonment_run import undo
+
+		manager = make_user(roles=("Pipeline Manager",))
+		first = [self.old_opportunity(opportunity_owner=self.seller) for _ in range(3)]
+		earlier = self.old_opportunity()
+		earlier.update({"status": "Abandoned"}).save()  # abandoned by hand, by no run
+		self.assertEqual(abandon_silent_opportunities(), 3)
+		(run,) = frappe.get_all("Pipeline Abandonment Run", {"team": self.team}, ["name", "abandoned_count"])
+		self.assertEqual(run.abandoned_count, 3)
+		later = self.old_opportunity(days=30)
+		self.assertEqual(abandon_silent_opportunities(), 1)  # a second run, of its own
+		self.assertEqual(frappe.db.count("Pipeline Abandonment Run", {"team": self.team}), 2)
+		# one of the first run's was won since: the undo leaves it
+		won = frappe.get_doc("Pipeline Opportunity", first[0].name)
+		won.update({"status": "Won"}).save()
+		stages = {doc.name: frappe.db.get_value("Pipeline Opportunity", doc.name, "stage") for doc in first}
+		frappe.db.commit()
+
+		frappe.set_user(self.seller)
+		with self.assertRaises(frappe.PermissionError):  # managers only
+			undo(run.name)
+		frappe.set_user(manager)
+		self.addCleanup(frappe.set_user, "Administrator")
+		self.assertEqual(undo(run.name), {"reopened": 2, "skipped": 1})
+		frappe.set_user("Administrator")
+		for doc in first[1:]:
+			reopened = frappe.db.get_value(
+				"Pipeline Opportunity",
+				doc.name,
+				["status", "stage", "lost_reason", "closed_on"],
+				as_dict=True,
+			)
+			self.assertEqual(
+				(reopened.status, reopened.stage, reopened.lost_reason, reopened.closed_on),
+				("Open", stages[doc.name], None, None),
+			)
+		self.assertEqual(self.status(first[0]), "Won")
+		self.assertEqual(self.status(earlier), "Abandoned")  # not the run's
+		self.assertEqual(self.status(later), "Abandoned")  # the other run's
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Abandonment Run", run.name, ["undone_by", "reopened_count"]),
+			(manager, 2),
+		)
+		self.assertEqual(counted(self.team), kept(self.team))  # the board's totals followed
+		frappe.set_user(manager)
+		with self.assertRaises(frappe.ValidationError):  # once
+			undo(run.name)
+
+	def test_runs_are_team_scoped(self):
+		self.old_opportunity()
+		abandon_silent_opportunities()
+		(run,) = frappe.get_all("Pipeline Abandonment Run", {"team": self.team}, pluck="name")
+		outsider = make_user()
+		make_team(members=[outsider])
+		frappe.set_user(outsider)
+		self.addCleanup(frappe.set_user, "Administrator")
+		self.assertEqual(frappe.get_list("Pipeline Abandonment Run", pluck="name"), [])
+		with self.assertRaises(frappe.DoesNotExistError):
+			frappe.get_doc("Pipeline Abandonment Run", run)
+		frappe.set_user(self.seller)
+		self.assertEqual(frappe.get_list("Pipeline Abandonment Run", pluck="name"), [run])
 
 	def test_second_run_changes_nothing(self):
 		for _ in range(3):

@@ -19,6 +19,7 @@ from pipeline_app.tests.factories import (
 	outcome_workflow_copy,
 	purge_team,
 	restrict_action,
+	set_gate,
 	stage_named,
 )
 
@@ -405,6 +406,39 @@ def test_leaving_the_board_stops_its_realtime_listeners_and_coming_back_shows_wh
 	assert alice.evaluate(listeners) == 1  # and listens again, once
 	arrived = committed_opportunity(world.team, title="Made after coming back")
 	card(alice, arrived.name).wait_for(timeout=REALTIME_SECONDS * 1000)
+	assert not alice.errors, alice.errors
+
+
+def test_stage_gates_close_stages_while_dragging_and_ask_for_required_fields(world, open_board):
+	team = make_team(f"Gated board {random_string(5)}", members=[world.alice], deal_amount_enabled=1).name
+	world.extra_teams.append(team)
+	set_gate(team, "Qualification", allowed_next_stages="Proposal\nLost")
+	proposal = set_gate(team, "Proposal", required_fields="amount")
+	qualification, closing = stage_named(team, "Qualification"), stage_named(team, "Closing")
+	frappe.db.commit()
+	doc = committed_opportunity(team, title="Gated deal", stage=qualification)
+	alice = open_board(world.alice, team)
+	column = lambda stage: alice.locator(f'.pb-column[data-stage="{stage}"]')  # noqa: E731
+
+	# while the card is dragged, Closing (not allowed from Qualification) is closed, Proposal open
+	card(alice, doc.name).hover()
+	alice.mouse.down()
+	box = column(closing).bounding_box()
+	alice.mouse.move(box["x"] + box["width"] / 2, box["y"] + 120, steps=8)
+	assert "pb-closed" in column(closing).get_attribute("class")
+	assert "pb-closed" not in column(proposal).get_attribute("class")
+	alice.mouse.up()  # dropped on a closed stage: nothing happens
+	alice.wait_for_timeout(500)
+	assert fresh(doc.name).stage == qualification
+	assert column(closing).get_attribute("aria-disabled") is None  # open again after the drag
+
+	# a drop on Proposal asks for the amount it requires, then moves the card with it
+	card(alice, doc.name).drag_to(alice.locator(f'.pb-column[data-stage="{proposal}"] .pb-cards'))
+	dialog = alice.locator(".pb-gate-dialog.modal.show")
+	dialog.locator('input[data-fieldname="amount"]').fill("1200")
+	dialog.locator(".btn-primary").click()
+	card(alice, doc.name, proposal).wait_for()
+	assert wait_until(lambda: fresh(doc.name, "stage", "amount") == {"stage": proposal, "amount": 1200})
 	assert not alice.errors, alice.errors
 
 

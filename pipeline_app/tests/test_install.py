@@ -21,6 +21,7 @@ PIPELINE_DOCTYPES = (
 	"Pipeline Lost Reason",
 	"Pipeline Settings",
 	"Pipeline Stage Change",
+	"Pipeline Abandonment Run",
 )
 
 
@@ -30,7 +31,7 @@ class TestInstall(FrappeTestCase):
 			self.assertTrue(frappe.db.exists("Role", role))
 		workflow = frappe.get_doc("Workflow", WORKFLOW_NAME)
 		self.assertEqual((workflow.document_type, workflow.is_active), ("Pipeline Opportunity", 1))
-		self.assertEqual(frappe.db.count("Pipeline Lost Reason"), len(DEFAULT_LOST_REASONS))
+		self.assertEqual(frappe.db.count("Pipeline Lost Reason"), len(DEFAULT_LOST_REASONS) + 1)
 		perm = frappe.db.get_value(
 			"Custom DocPerm",
 			{"parent": "Contact", "role": "Pipeline User"},
@@ -122,9 +123,9 @@ class TestFreshSiteRoundTrip(FrappeTestCase):
 				len([d for d in (module / folder).iterdir() if (d / f"{d.name}.json").exists()])
 				for folder in ("report", "number_card", "dashboard_chart")
 			]
-			self.assertEqual(shipped, [4, 4, 3])
+			self.assertEqual(shipped, [5, 4, 3])
 			self.assertEqual(
-				installed, [["frappe", "pipeline_app"], True, True, len(DEFAULT_LOST_REASONS), shipped]
+				installed, [["frappe", "pipeline_app"], True, True, len(DEFAULT_LOST_REASONS) + 1, shipped]
 			)
 
 			self.bench("--site", self.SITE, "uninstall-app", "pipeline_app", "--yes", "--no-backup")

@@ -70,6 +70,11 @@ class IsolationCase(FrappeTestCase):
 		)
 		cls.stage_b = frappe.db.get_value("Funnel Stage", {"team": cls.team_b}, "name")
 		cls.history_b = frappe.db.get_value("Pipeline Stage Change", {"opportunity": cls.opp_b}, "name")
+		cls.run_b = (
+			frappe.get_doc({"doctype": "Pipeline Abandonment Run", "team": cls.team_b, "abandoned_count": 0})
+			.insert(ignore_permissions=True)
+			.name
+		)
 		cls.file_b = (
 			frappe.get_doc(
 				{
@@ -116,6 +121,7 @@ class IsolationCase(FrappeTestCase):
 			("Pipeline Team", self.team_b),
 			("Funnel Stage", self.stage_b),
 			("Pipeline Stage Change", self.history_b),
+			("Pipeline Abandonment Run", self.run_b),
 		]
 
 	def snapshot_b(self) -> dict:

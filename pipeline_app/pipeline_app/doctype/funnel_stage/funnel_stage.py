@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.query_builder.functions import Max
 
+from pipeline_app.gates import validate_stage_gates
 from pipeline_app.scoped_document import TeamScopedDocument
 
 
@@ -18,9 +19,13 @@ class FunnelStage(TeamScopedDocument):
 		from frappe.types import DF
 
 		abandonable: DF.Check
+		allowed_next_stages: DF.SmallText | None
 		color: DF.Color | None
 		description: DF.SmallText | None
+		entry_roles: DF.SmallText | None
+		leads_only: DF.Check
 		probability: DF.Percent
+		required_fields: DF.SmallText | None
 		sequence: DF.Int
 		stage_name: DF.Data
 		stage_type: DF.Literal["Open", "Won", "Lost"]
@@ -52,6 +57,7 @@ class FunnelStage(TeamScopedDocument):
 			)[0][0]
 			self.sequence = (highest or 0) + 10
 		self.validate_stage_type_change()
+		validate_stage_gates(self)
 
 	def validate_stage_type_change(self):
 		before = self.get_doc_before_save()

@@ -37,6 +37,7 @@ class PipelineTeam(TeamScopedDocument):
 		lose_on_lost_quotation: DF.Check
 		members: DF.Table[PipelineTeamMember]
 		no_show_stage: DF.Link | None
+		no_skipping_forward: DF.Check
 		quotation_sent_stage: DF.Link | None
 		reopen_on_cancelled_sales_order: DF.Check
 		replied_stage: DF.Link | None
@@ -102,4 +103,5 @@ class PipelineTeam(TeamScopedDocument):
 			)
 		frappe.db.delete("Funnel Stage", {"team": self.name})
 		frappe.db.delete("Pipeline Column Count", {"team": self.name})  # all zero by now
+		frappe.db.delete("Pipeline Abandonment Run", {"team": self.name})  # nothing left to undo
 		clear_user_teams_cache()

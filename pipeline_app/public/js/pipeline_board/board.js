@@ -198,13 +198,73 @@ export class PipelineBoard {
 		const column = this.store.column(stage);
 		const card = this.store.find_card(name);
 		if (!column || !card) return;
-		if (column.stage_type === "Lost" && card.stage !== stage) {
+		const entering = card.stage !== stage;
+		let values = {};
+		if (column.stage_type === "Lost" && entering) {
 			// Lost needs a reason: ask first, then move with it
-			const values = await this.panel.ask_lost_reason();
+			values = await this.panel.ask_lost_reason();
 			if (!values) return;
+		}
+		if (entering && column.gate && column.gate.required_fields.length) {
+			// the stage's gate asks for fields: those the card lacks are asked for, then it moves
+			const asked = await this.ask_gate_fields(name, column);
+			if (!asked) return;
+			Object.assign(values, asked);
+		}
+		if (Object.keys(values).length) {
 			return this.run(this.store.update(name, { stage, ...values }), name);
 		}
 		return this.run(this.store.move(name, stage, before, after), name);
+	}
+
+	// The Required on Entry fields of `column` the opportunity leaves empty, asked in a dialog;
+	// resolves with their values ({} when none is missing), or null when the user closes it.
+	async ask_gate_fields(name, column) {
+		const fields = column.gate.required_fields;
+		const current =
+			(
+				await frappe.db.get_value(
+					"Pipeline Opportunity",
+					name,
+					fields.map((f) => f.fieldname)
+				)
+			).message || {};
+		const missing = fields.filter((f) => !current[f.fieldname]);
+		if (!missing.length) return {};
+		const elsewhere = missing.filter((f) => !f.on_board);
+		if (elsewhere.length) {
+			frappe.msgprint({
+				title: __("Stage Gate"),
+				indicator: "orange",
+				message: __("Stage {0} needs {1}: fill it in the opportunity's form first", [
+					frappe.utils.escape_html(__(column.stage_name)),
+					elsewhere.map((f) => frappe.utils.escape_html(f.label)).join(", "),
+				]),
+			});
+			return null;
+		}
+		return new Promise((resolve) => {
+			let answered = false;
+			const dialog = new frappe.ui.Dialog({
+				title: __("Move to {0}", [__(column.stage_name)]),
+				fields: missing.map((f) => ({
+					fieldname: f.fieldname,
+					label: f.label,
+					fieldtype: f.fieldtype,
+					options: f.options,
+					reqd: 1,
+				})),
+				primary_action_label: __("Move"),
+				primary_action(values) {
+					answered = true;
+					dialog.hide();
+					resolve(values);
+				},
+			});
+			dialog.onhide = () => answered || resolve(null);
+			dialog.$wrapper.addClass("pb-gate-dialog");
+			dialog.show();
+		});
 	}
 
 	async run(promise, name) {

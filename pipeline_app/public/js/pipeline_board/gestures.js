@@ -18,20 +18,22 @@ export class BoardGestures {
 			e.originalEvent.dataTransfer.effectAllowed = "move";
 			e.originalEvent.dataTransfer.setData("text/plain", this.dragging);
 			$(e.currentTarget).addClass("pb-dragging");
+			this.close_stages(this.dragging);
 		});
 		$cols.on("dragend", ".pb-card", (e) => {
 			$(e.currentTarget).removeClass("pb-dragging");
 			this.clear_drop_marker();
+			this.open_stages();
 			this.dragging = null;
 		});
 		$cols.on("dragover", ".pb-column", (e) => {
-			if (!this.dragging) return;
+			if (!this.dragging || $(e.currentTarget).hasClass("pb-closed")) return; // no drop there
 			e.preventDefault();
 			e.originalEvent.dataTransfer.dropEffect = "move";
 			this.show_drop_marker($(e.currentTarget), e.originalEvent.clientY);
 		});
 		$cols.on("drop", ".pb-column", (e) => {
-			if (!this.dragging) return;
+			if (!this.dragging || $(e.currentTarget).hasClass("pb-closed")) return;
 			e.preventDefault();
 			const stage = $(e.currentTarget).attr("data-stage");
 			const { before, after } = this.drop_neighbours(
@@ -40,9 +42,37 @@ export class BoardGestures {
 			);
 			const name = this.dragging;
 			this.clear_drop_marker();
+			this.open_stages();
 			this.dragging = null;
 			this.board.move(name, stage, before, after);
 		});
+	}
+
+	// While a card is dragged, the stages its gates keep it out of are closed (the server's answer
+	// for each pair of stages: the column's gate.enterable_from).
+	close_stages(name) {
+		const card = this.board.store.find_card(name);
+		if (!card) return;
+		for (const column of this.board.store.columns) {
+			const open =
+				column.name === card.stage ||
+				(column.gate && column.gate.enterable_from.includes(card.stage));
+			if (!open) {
+				this.board
+					.$column(column.name)
+					.addClass("pb-closed")
+					.attr("aria-disabled", "true")
+					.attr("title", __("This card may not move to this stage"));
+			}
+		}
+	}
+
+	open_stages() {
+		this.board.$columns
+			.find(".pb-column.pb-closed")
+			.removeClass("pb-closed")
+			.removeAttr("aria-disabled")
+			.removeAttr("title");
 	}
 
 	drop_neighbours($column, y) {
