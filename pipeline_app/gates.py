@@ -53,26 +53,29 @@ def lines(text: str | None) -> list[str]:
 	return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
-def team_rules(team_doc) -> frappe._dict:
-	"""What of the team the gates read: its leads and its No Skipping Forward."""
+def team_rules(team_doc, user: str) -> frappe._dict:
+	"""What the gates read of the team and the user: the team's No Skipping Forward, the user's roles
+	and whether they lead the team (read once, then asked for every pair of stages)."""
+	roles = set(frappe.get_roles(user))
 	return frappe._dict(
-		leads={member.user for member in team_doc.members if member.is_lead},
 		no_skipping_forward=team_doc.no_skipping_forward,
+		roles=roles,
+		leads=bool(roles.intersection(MANAGER_ROLES))
+		or any(member.user == user and member.is_lead for member in team_doc.members),
 	)
 
 
-def move_refusal(stages: dict, from_stage: str | None, to_stage: str, user: str, team) -> str | None:
-	"""Why `user` may not move an opportunity from `from_stage` (None: it comes from nowhere or from
-	another team) into `to_stage`, or None. `stages`: the team's stages by name, in board order;
-	`team`: team_rules."""
+def move_refusal(stages: dict, from_stage: str | None, to_stage: str, team) -> str | None:
+	"""Why the user of `team` (team_rules) may not move an opportunity from `from_stage` (None: it
+	comes from nowhere or from another team) into `to_stage`, or None. `stages`: the team's stages by
+	name, in board order."""
 	target = stages[to_stage]
-	roles = set(frappe.get_roles(user))
 	entry_roles = lines(target.entry_roles)
-	if entry_roles and not roles.intersection(entry_roles):
+	if entry_roles and not team.roles.intersection(entry_roles):
 		return _("Only {0} may move an opportunity into stage {1}").format(
 			", ".join(_(role) for role in entry_roles), frappe.bold(_(target.stage_name))
 		)
-	if target.leads_only and user not in team.leads and not roles.intersection(MANAGER_ROLES):
+	if target.leads_only and not team.leads:
 		return _("Only the team's leads may move an opportunity into stage {0}").format(
 			frappe.bold(_(target.stage_name))
 		)
@@ -115,16 +118,14 @@ def check_stage_gates(doc, before, team_stages: list) -> None:
 	if target is None:
 		return
 	from_stage = before.stage if before is not None and before.team == doc.team else None
-	team = team_rules(frappe.get_cached_doc("Pipeline Team", doc.team))
+	team = team_rules(frappe.get_cached_doc("Pipeline Team", doc.team), frappe.session.user)
 	if doc.flags.automation in GATE_EXEMPT_AUTOMATIONS:
-		if move_refusal(stages, from_stage, doc.stage, frappe.session.user, team) or missing_fields(
-			doc, target
-		):
+		if move_refusal(stages, from_stage, doc.stage, team) or missing_fields(doc, target):
 			frappe.logger("pipeline_app").info(
 				f"stage gates of {doc.stage} passed by automation {doc.flags.automation} for {doc.name}"
 			)
 		return
-	reason = move_refusal(stages, from_stage, doc.stage, frappe.session.user, team)
+	reason = move_refusal(stages, from_stage, doc.stage, team)
 	if reason:
 		frappe.throw(reason, StageGateError, title=_("Stage Gate"))
 	missing = missing_fields(doc, target)
@@ -143,8 +144,7 @@ def board_gates(team_doc, stages: list) -> dict[str, dict]:
 	"""Per stage, what the board needs to follow the gates without knowing them: the stages a card
 	may come from (move_refusal for each pair, for the session user) and the fields to ask for."""
 	by_name = {stage.name: stage for stage in stages}
-	team = team_rules(team_doc)
-	user = frappe.session.user
+	team = team_rules(team_doc, frappe.session.user)
 	meta = frappe.get_meta("Pipeline Opportunity")
 
 	gates = {}
@@ -164,9 +164,9 @@ def board_gates(team_doc, stages: list) -> dict[str, dict]:
 				)
 		gates[stage.name] = {
 			"required_fields": required,
-			"may_enter": move_refusal(by_name, None, stage.name, user, team) is None,
+			"may_enter": move_refusal(by_name, None, stage.name, team) is None,
 			"enterable_from": [
-				source for source in by_name if move_refusal(by_name, source, stage.name, user, team) is None
+				source for source in by_name if move_refusal(by_name, source, stage.name, team) is None
 			],
 		}
 	return gates
