@@ -5,6 +5,7 @@ from frappe import _
 from frappe.utils import cint, get_datetime
 
 from pipeline_app import board
+from pipeline_app.automation import digests
 from pipeline_app.automation.conversations import exclusive_intake, record_message
 from pipeline_app.cards import BOARD_EDITABLE_FIELDS, card_from_doc
 from pipeline_app.erpnext.linked import attach_documents
@@ -346,6 +347,39 @@ def _create_contact(first_name, last_name, email, phone) -> str:
 		contact.add_phone(phone.strip(), is_primary_phone=True, is_primary_mobile_no=True)
 	contact.insert()
 	return contact.name
+
+
+@frappe.whitelist(methods=["POST"])
+def follow_opportunity(name: str, follow: int | str = 1) -> dict:
+	"""Follows one opportunity for the session user's digest (a Document Follow row), or with
+	`follow=0` stops. Another team's opportunity answers as a missing one."""
+	doc = frappe.get_doc("Pipeline Opportunity", name)
+	doc.check_permission("read")
+	return {"following": digests.set_following(doc, bool(cint(follow)))}
+
+
+@frappe.whitelist(methods=["POST"])
+def follow_team(team: str, follow: int | str = 1) -> dict:
+	"""Follows a whole team funnel for the session user's digest (their Pipeline Digest
+	Subscription's Teams Followed), or with `follow=0` stops. Only a team the user may read."""
+	_readable_team(team)
+	return {"following": digests.set_team_following(team, bool(cint(follow)))}
+
+
+@frappe.whitelist()
+def get_following(name: str | None = None, team: str | None = None) -> dict:
+	"""Whether the session user follows the opportunity `name` and the team funnel `team`, and how
+	often their digest comes."""
+	answer = {"frequency": digests.get_subscription().frequency}
+	if name:
+		doc = frappe.get_doc("Pipeline Opportunity", name)
+		doc.check_permission("read")
+		answer["opportunity"] = digests.follows_opportunity(doc.name)
+		answer["owner"] = doc.opportunity_owner == frappe.session.user
+	if team:
+		_readable_team(team)
+		answer["team"] = team in {row.team for row in digests.get_subscription().teams}
+	return answer
 
 
 def _readable_team(team: str):

@@ -47,6 +47,7 @@ CARD_FIELDS = (
 	"source",
 	"interest",
 	"on_hold_until",
+	"abandons_on",
 	"board_rank",
 	"modified",
 )

@@ -39,6 +39,8 @@ permission_query_conditions = {
 	"Funnel Stage": "pipeline_app.permissions.funnel_stage_query",
 	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_query",
 	"Pipeline Abandonment Run": "pipeline_app.permissions.abandonment_run_query",
+	"Pipeline Digest": "pipeline_app.permissions.digest_query",
+	"Pipeline Digest Subscription": "pipeline_app.permissions.digest_subscription_query",
 	# File, ToDo, Comment, Communication, Version, Document Follow, Tag Link, Workflow Action, ...:
 	# rows attached to another team's record are left out (found from each doctype's meta)
 	"*": "pipeline_app.permissions.reference_query",
@@ -51,6 +53,8 @@ has_permission = {
 	"Funnel Stage": "pipeline_app.permissions.funnel_stage_permission",
 	"Pipeline Stage Change": "pipeline_app.permissions.stage_change_permission",
 	"Pipeline Abandonment Run": "pipeline_app.permissions.abandonment_run_permission",
+	"Pipeline Digest": "pipeline_app.permissions.own_record_permission",
+	"Pipeline Digest Subscription": "pipeline_app.permissions.own_record_permission",
 	# every doctype: not attached to another team's record, no link to one on write
 	"*": "pipeline_app.permissions.reference_permission",
 }
@@ -158,5 +162,6 @@ scheduler_events = {
 	],
 	"daily_long": [
 		"pipeline_app.automation.abandonment.abandon_silent_opportunities",
+		"pipeline_app.automation.digests.send_digests",
 	],
 }

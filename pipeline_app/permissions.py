@@ -12,7 +12,7 @@ import frappe
 from frappe import _
 
 from pipeline_app.erpnext import LINKED_DOCTYPES
-from pipeline_app.teams import get_readable_teams
+from pipeline_app.teams import get_readable_teams, is_pipeline_manager
 
 NO_ROWS = "1=0"
 READ_ONLY_PTYPES = frozenset(("read", "select", "print", "email", "report", "export"))
@@ -102,6 +102,32 @@ def stage_change_permission(doc, ptype: str | None = None, user: str | None = No
 
 def abandonment_run_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	return _allowed((doc.get("team"),), user)
+
+
+# A user's own records: their digests and digest subscription (managers: everyone's)
+# ------------------------------------------------------------------------------------
+
+
+def _own_condition(column: str, user: str | None) -> str:
+	user = user or frappe.session.user
+	if is_pipeline_manager(user):
+		return ""
+	return f"{column} = {frappe.db.escape(user)}"
+
+
+def digest_query(user: str | None = None) -> str:
+	return _own_condition("`tabPipeline Digest`.`user`", user)
+
+
+def digest_subscription_query(user: str | None = None) -> str:
+	return _own_condition("`tabPipeline Digest Subscription`.`user`", user)
+
+
+def own_record_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	user = user or frappe.session.user
+	if is_pipeline_manager(user):
+		return None
+	return None if doc.get("user") == user and _stored(doc, ptype, "user") in ((), (user,)) else False
 
 
 # Records of another team look exactly like records that do not exist (see scoped_document.py)

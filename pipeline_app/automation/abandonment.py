@@ -12,6 +12,11 @@ commits and is released when the run ends or its worker dies.
 
 A batch that fails is undone and done again one opportunity at a time: the bad one is logged (Error
 Log) and skipped, the others are abandoned. A notification that fails is logged the same way.
+
+After a team's run, its warning window (`abandonment_warning_days`, default 3) is marked with the
+same query, run as of that many days ahead: each opportunity a run within the window would abandon
+gets `abandons_on` (the night of that run), shown on its card, and its owner one notification when it
+enters the window; those that left it (a reply, a booked appointment, another stage) are cleared.
 """
 
 import hashlib
@@ -20,7 +25,7 @@ from contextlib import contextmanager
 import frappe
 from frappe import _
 from frappe.query_builder.functions import Coalesce
-from frappe.utils import add_days, now_datetime
+from frappe.utils import add_days, get_datetime, getdate, now_datetime
 
 from pipeline_app.assignments import close_assignments_in_bulk
 from pipeline_app.automation.isolation import isolated_row
@@ -40,6 +45,7 @@ JOB = "abandonment"
 def abandon_silent_opportunities(batch_size: int = BATCH_SIZE) -> int:
 	"""Scheduled daily (long queue). Returns how many opportunities were abandoned."""
 	if not frappe.db.get_single_value("Pipeline Settings", "abandonment_enabled"):
+		clear_all_warnings()
 		return 0
 	with abandonment_lock() as acquired:
 		if not acquired:
@@ -68,11 +74,13 @@ def abandonment_lock():
 def _abandon_all_teams(batch_size: int) -> int:
 	total = 0
 	for team in frappe.get_all(
-		"Pipeline Team",
-		filters={"abandon_after_days": (">", 0), "disabled": 0},
-		fields=["name", "abandon_after_days"],
+		"Pipeline Team", fields=["name", "disabled", "abandon_after_days", "abandonment_warning_days"]
 	):
-		total += abandon_team(team.name, team.abandon_after_days, batch_size)
+		days = 0 if team.disabled else team.abandon_after_days or 0
+		if days > 0:
+			total += abandon_team(team.name, days, batch_size)
+		# a team that abandons nothing (any more) keeps no warnings
+		warn_team(team.name, days, team.abandonment_warning_days or 0 if days > 0 else 0, batch_size)
 	return total
 
 
@@ -117,7 +125,17 @@ def abandon_team(team: str, days: int, batch_size: int = BATCH_SIZE) -> int:
 		last_name = names[-1]
 	if run and not frappe.db.get_value(RUN, run, "abandoned_count"):
 		frappe.db.delete(RUN, run)  # every due one was changed meanwhile: nothing to undo
-	_notify_owners(team, per_owner)
+	_notify_owners(
+		team,
+		per_owner,
+		lambda names: (
+			_("Opportunity {0} was abandoned: the contact stopped answering").format(names[0])
+			if len(names) == 1
+			else _("{0} opportunities of team {1} were abandoned: their contacts stopped answering").format(
+				len(names), team
+			)
+		),
+	)
 	if abandoned:
 		publish_team_refresh(team)
 	frappe.db.commit()
@@ -233,6 +251,7 @@ def _abandon(names: list[str], team: str, days: int, run: str) -> list[tuple[str
 		.set(opportunity.lost_reason, ABANDONED_REASON)
 		.set(opportunity.lost_detail, _("No reply for {0} days").format(days))
 		.set(opportunity.closed_on, now)
+		.set(opportunity.abandons_on, None)
 		.set(opportunity.modified, now)
 		.set(opportunity.modified_by, user)
 		.where(opportunity.name.isin(names))
@@ -252,19 +271,117 @@ def _abandon(names: list[str], team: str, days: int, run: str) -> list[tuple[str
 	return list(rows)
 
 
-def _notify_owners(team: str, per_owner: dict[str, list[str]]) -> None:
-	"""One notification per owner per run (team leads for unassigned ones), not one per opportunity."""
+def _notify_owners(team: str, per_owner: dict[str, list[str]], subject) -> None:
+	"""One notification per owner (team leads for unassigned ones), not one per opportunity;
+	`subject(names)` words it."""
 	from pipeline_app.teams import get_team_leads
 
 	for owner, names in per_owner.items():
 		with isolated_row(JOB, DOCTYPE, names[0]):
 			recipients = [owner] if owner else get_team_leads(team)
-			doc = frappe._dict(doctype=DOCTYPE, name=names[0])
-			subject = (
-				_("Opportunity {0} was abandoned: the contact stopped answering").format(names[0])
-				if len(names) == 1
-				else _(
-					"{0} opportunities of team {1} were abandoned: their contacts stopped answering"
-				).format(len(names), team)
+			notify(recipients, subject(names), frappe._dict(doctype=DOCTYPE, name=names[0]))
+
+
+def warn_team(team: str, days: int, warning_days: int, batch_size: int = BATCH_SIZE) -> int:
+	"""Marks `abandons_on` on the opportunities of `team` that a run within the next `warning_days`
+	would abandon (the job's own query, as of the window's end) and clears it on the others; owners
+	are notified of the ones that entered the window. Returns how many are in the window."""
+	opportunity = frappe.qb.DocType(DOCTYPE)
+	stages = abandonable_stages(team) if days > 0 and warning_days > 0 else []
+	warned: set[str] = set()
+	entered: dict[str, list[str]] = {}
+	changed = False
+	if stages:
+		cutoff = add_days(now_datetime(), warning_days - days)
+		last_name = ""
+		while names := _due_batch(team, stages, cutoff, last_name, batch_size):
+			last_name = names[-1]
+			per_date: dict = {}
+			for name, owner, base, marked in (
+				frappe.qb.from_(opportunity)
+				.select(
+					opportunity.name,
+					opportunity.opportunity_owner,
+					Coalesce(opportunity.last_inbound_on, opportunity.creation),
+					opportunity.abandons_on,
+				)
+				.where(opportunity.name.isin(names))
+				.run()
+			):
+				warned.add(name)
+				on = abandons_on(base, days)
+				if marked != on:
+					per_date.setdefault(on, []).append(name)
+				if not marked:
+					entered.setdefault(owner or "", []).append(name)
+			for on, marked_names in per_date.items():
+				frappe.qb.update(opportunity).set(opportunity.abandons_on, on).where(
+					opportunity.name.isin(marked_names)
+				).run()
+				changed = True
+			frappe.db.commit()
+	left = [
+		name
+		for name in frappe.get_all(
+			DOCTYPE, filters={"team": team, "abandons_on": ("is", "set")}, pluck="name", order_by="name"
+		)
+		if name not in warned
+	]
+	for start in range(0, len(left), batch_size):
+		frappe.qb.update(opportunity).set(opportunity.abandons_on, None).where(
+			opportunity.name.isin(left[start : start + batch_size])
+		).run()
+		changed = True
+	_notify_owners(
+		team,
+		entered,
+		lambda names: (
+			_("Opportunity {0} will be abandoned on {1}: the contact stopped answering").format(
+				names[0], frappe.utils.formatdate(frappe.db.get_value(DOCTYPE, names[0], "abandons_on"))
 			)
-			notify(recipients, subject, doc)
+			if len(names) == 1
+			else _(
+				"{0} opportunities of team {1} will be abandoned within {2} days: their contacts stopped answering"
+			).format(len(names), team, warning_days)
+		),
+	)
+	if changed:
+		publish_team_refresh(team)
+	frappe.db.commit()
+	return len(warned)
+
+
+def clear_all_warnings() -> None:
+	"""Abandonment switched off for the site: no card says it will be abandoned."""
+	opportunity = frappe.qb.DocType(DOCTYPE)
+	teams = (
+		frappe.qb.from_(opportunity)
+		.select(opportunity.team)
+		.distinct()
+		.where(opportunity.abandons_on.isnotnull())
+		.run(pluck=True)
+	)
+	if not teams:
+		return
+	frappe.qb.update(opportunity).set(opportunity.abandons_on, None).where(
+		opportunity.abandons_on.isnotnull()
+	).run()
+	for team in teams:
+		publish_team_refresh(team)
+	frappe.db.commit()
+
+
+def abandons_on(last_heard, days: int):
+	"""The night of the first daily run that abandons an opportunity last heard from at `last_heard`:
+	the job runs at midnight and abandons what has been silent for more than `days` days."""
+	return getdate(add_days(get_datetime(last_heard), days + 1))
+
+
+def clear_warning_when_moved(doc) -> None:
+	"""From the opportunity's rules: a card that leaves Open or changes stage is no longer in the
+	window the last run marked (the next run marks it again if it still is)."""
+	if not doc.get("abandons_on"):
+		return
+	before = doc.get_doc_before_save()
+	if doc.status != "Open" or (before and before.stage != doc.stage):
+		doc.abandons_on = None

@@ -17,6 +17,7 @@ from frappe.utils import get_datetime, getdate, now_datetime, today
 
 from pipeline_app.automation.isolation import isolated_row
 from pipeline_app.automation.moves import add_timeline_note, move_opportunity_by_automation
+from pipeline_app.realtime import publish_opportunity_names
 
 SOURCE_APPOINTMENT = "appointment"
 SOURCE_OPPORTUNITY = "opportunity"
@@ -55,6 +56,7 @@ def follow_appointment(appointment) -> None:
 	)
 	if not booked or get_datetime(appointment.starts_at) <= now_datetime():
 		return
+	clear_abandonment_warning(appointment.opportunity)
 	if getdate(appointment.starts_at) == getdate(today()):
 		stage, reason = stages.appointment_day_stage, _("Moved because appointment {0} is today")
 	else:
@@ -65,6 +67,13 @@ def follow_appointment(appointment) -> None:
 		reason.format(appointment.name, frappe.utils.format_datetime(appointment.starts_at)),
 		SOURCE_APPOINTMENT,
 	)
+
+
+def clear_abandonment_warning(opportunity: str) -> None:
+	"""A booked appointment keeps the opportunity from being abandoned: its card stops saying so."""
+	if frappe.db.get_value("Pipeline Opportunity", opportunity, "abandons_on"):
+		frappe.db.set_value("Pipeline Opportunity", opportunity, "abandons_on", None, update_modified=False)
+		publish_opportunity_names([opportunity])
 
 
 def follow_opportunity_stage(opportunity) -> None:

@@ -273,6 +273,7 @@ def on_communication(communication, method=None):
 	if inbound:
 		update = (
 			update.set(opportunity.last_inbound_on, when)
+			.set(opportunity.abandons_on, None)  # the contact answered: out of the warning window
 			.set(opportunity.unread_count, Coalesce(opportunity.unread_count, 0) + 1)
 			.set(opportunity.unanswered, 1)
 		)

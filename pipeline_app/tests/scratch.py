@@ -28,6 +28,31 @@ def forget_site_jobs(site: str, conn=None) -> None:
 				conn.lrem(key, 0, member)
 
 
+def wait_for_site_jobs(site: str, timeout: float = 120, conn=None) -> bool:
+	"""Waits until no job of `site` is queued or running (RQ's queues and started registries).
+	Returns whether they all ended within `timeout` seconds."""
+	import time
+
+	conn = conn or get_redis_conn()
+	prefix = f"{site}::".encode()
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline:
+		pending = False
+		for key in conn.scan_iter("rq:*"):
+			name = key.decode()
+			kind = conn.type(key)
+			if kind == b"list" and name.startswith("rq:queue:"):
+				pending = any(m.startswith(prefix) for m in conn.lrange(key, 0, -1))
+			elif kind == b"zset" and name.startswith("rq:wip:"):
+				pending = any(m.startswith(prefix) for m in conn.zrange(key, 0, -1))
+			if pending:
+				break
+		if not pending:
+			return True
+		time.sleep(0.5)
+	return False
+
+
 def forget_jobs_of_missing_sites(sites_dir: str) -> list[str]:
 	"""Forgets the jobs of every site that is not (or no longer) in `sites_dir`, for instance of a
 	scratch site an interrupted test run dropped; run before the bench's worker starts (scripts/lib.sh).

@@ -8,13 +8,16 @@ import time
 
 import frappe
 from frappe.tests.utils import FrappeTestCase, change_settings
-from frappe.utils import add_days, add_to_date, now_datetime
+from frappe.utils import add_days, add_to_date, formatdate, getdate, now_datetime
 
+from pipeline_app.api import get_board
 from pipeline_app.automation.abandonment import abandon_silent_opportunities, abandonment_lock_name
+from pipeline_app.automation.conversations import record_message
 from pipeline_app.column_counts import rebuild as rebuild_column_counts
 from pipeline_app.install import ABANDONED_REASON
 from pipeline_app.pipeline_app.doctype.pipeline_column_count.test_pipeline_column_count import counted, kept
 from pipeline_app.tests.factories import (
+	make_contact,
 	make_opportunity,
 	make_team,
 	make_user,
@@ -187,6 +190,113 @@ class TestAbandonment(FrappeTestCase):
 			frappe.get_doc("Pipeline Abandonment Run", run)
 		frappe.set_user(self.seller)
 		self.assertEqual(frappe.get_list("Pipeline Abandonment Run", pluck="name"), [run])
+
+	def warned(self, doc):
+		return frappe.db.get_value("Pipeline Opportunity", doc.name, "abandons_on")
+
+	def warnings_to(self, user):
+		return frappe.get_all(
+			"Notification Log",
+			{"for_user": user, "subject": ("like", "%will be abandoned%")},
+			pluck="document_name",
+		)
+
+	def test_cards_within_the_warning_window_say_when_and_owners_are_told_once(self):
+		soon = self.old_opportunity(days=12, opportunity_owner=self.seller)  # due in 2 days
+		later = self.old_opportunity(days=10, opportunity_owner=self.seller)  # due in 4 days
+		due = self.old_opportunity(days=20, opportunity_owner=self.seller)
+		unassigned = self.old_opportunity(days=13)  # due tomorrow
+		self.assertEqual(abandon_silent_opportunities(), 1)
+		self.assertEqual(self.status(due), "Abandoned")
+		self.assertIsNone(self.warned(due))
+		self.assertIsNone(self.warned(later))
+		# the night of the run that abandons it: more than 14 days after it was last heard from
+		created = frappe.db.get_value("Pipeline Opportunity", soon.name, "creation")
+		self.assertEqual(self.warned(soon), getdate(add_days(created, 15)))
+		self.assertEqual(self.warned(soon), add_days(getdate(), 3))
+		self.assertEqual(self.warned(unassigned), add_days(getdate(), 2))
+		self.assertEqual(self.warnings_to(self.seller), [soon.name])
+		self.assertIn(
+			formatdate(self.warned(soon)),
+			frappe.db.get_value(
+				"Notification Log",
+				{"for_user": self.seller, "document_name": soon.name, "subject": ("like", "%will%")},
+				"subject",
+			),
+		)
+		# the card carries it, for the board's chip
+		frappe.set_user(self.seller)
+		board = get_board(self.team)
+		cards = {card["name"]: card for column in board["columns"] for card in column["cards"]}
+		self.assertEqual(getdate(cards[soon.name]["abandons_on"]), self.warned(soon))
+		self.assertIsNone(cards[later.name]["abandons_on"])
+		frappe.set_user("Administrator")
+		# a day and a half later: the unassigned one's night is past; the first is still in the window
+		# and not told again; the later one enters it and is told
+		with self.freeze_time(add_to_date(now_datetime(), hours=36)):
+			self.assertEqual(abandon_silent_opportunities(), 1)
+		self.assertEqual(self.status(unassigned), "Abandoned")
+		self.assertEqual(self.status(soon), "Open")
+		self.assertEqual(self.warned(soon), add_days(getdate(), 3))
+		self.assertEqual(self.warned(later), add_days(getdate(), 5))
+		self.assertEqual(sorted(self.warnings_to(self.seller)), sorted([soon.name, later.name]))
+
+	def test_a_reply_a_booking_or_a_move_ends_the_warning(self):
+		contact = make_contact(email=f"{frappe.generate_hash(length=8)}@example.test")
+		replied = self.old_opportunity(days=12, contact=contact, opportunity_owner=self.seller)
+		booked = self.old_opportunity(days=12)
+		moved = self.old_opportunity(days=12)
+		stays = self.old_opportunity(days=12)
+		abandon_silent_opportunities()
+		self.assertTrue(all(self.warned(doc) for doc in (replied, booked, moved, stays)))
+		record_message(
+			frappe.db.get_value("Contact", contact, "email_id"),
+			"Inbound",
+			"Still interested!",
+			opportunity=replied.name,
+		)
+		frappe.get_doc(
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": booked.name,
+				"starts_at": add_days(now_datetime(), 5),
+			}
+		).insert()
+		doc = frappe.get_doc("Pipeline Opportunity", moved.name)
+		doc.stage = stage_named(self.team, "Intake")
+		doc.save()
+		# a client cannot set or clear it
+		doc = frappe.get_doc("Pipeline Opportunity", stays.name)
+		doc.abandons_on = None
+		doc.save()
+		self.assertIsNone(self.warned(replied))
+		self.assertIsNone(self.warned(booked))
+		self.assertIsNone(self.warned(moved))
+		self.assertEqual(self.warned(stays), add_days(getdate(), 3))
+		frappe.db.commit()
+		# the next run agrees: only the one nobody touched is still warned
+		abandon_silent_opportunities()
+		for doc in (replied, booked, moved):
+			self.assertIsNone(self.warned(doc), doc.name)
+		self.assertTrue(self.warned(stays))
+
+	def test_warnings_end_with_the_window_or_the_abandonment(self):
+		doc = self.old_opportunity(days=12)
+		abandon_silent_opportunities()
+		self.assertTrue(self.warned(doc))
+		frappe.db.set_value("Pipeline Team", self.team, "abandonment_warning_days", 0)
+		abandon_silent_opportunities()
+		self.assertIsNone(self.warned(doc))
+		frappe.db.set_value("Pipeline Team", self.team, "abandonment_warning_days", 7)
+		abandon_silent_opportunities()
+		self.assertTrue(self.warned(doc))
+		with change_settings("Pipeline Settings", abandonment_enabled=0):
+			abandon_silent_opportunities()
+		self.assertIsNone(self.warned(doc))
+		abandon_silent_opportunities()
+		frappe.db.set_value("Pipeline Team", self.team, "abandon_after_days", 0)
+		abandon_silent_opportunities()
+		self.assertIsNone(self.warned(doc))
 
 	def test_second_run_changes_nothing(self):
 		for _ in range(3):

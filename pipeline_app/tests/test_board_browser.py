@@ -7,8 +7,10 @@ from urllib.parse import parse_qs, urlparse
 
 import frappe
 import pytest
-from frappe.utils import random_string
+from frappe.utils import add_days, getdate, now_datetime, random_string
 
+from pipeline_app.automation.abandonment import warn_team
+from pipeline_app.automation.conversations import record_message
 from pipeline_app.demo import skip_setup_wizard
 from pipeline_app.tests.browser import browser, logged_in_page, site_url
 from pipeline_app.tests.factories import (
@@ -526,6 +528,30 @@ def test_card_text_is_escaped(world, open_board):
 	alice.locator(".pb-panel .pb-panel-title").wait_for()
 	assert alice.locator(".pb-panel img, .pb-panel script").count() == 0
 	assert alice.evaluate("window.__pwned") is None
+
+
+def test_a_card_in_the_abandonment_window_says_when_until_the_contact_replies(world, open_board):
+	contact = make_contact(email=f"{random_string(8)}@example.test")
+	doc = committed_opportunity(world.team, contact=contact)
+	silent_since = add_days(now_datetime(), -12)
+	frappe.db.set_value("Pipeline Opportunity", doc.name, "creation", silent_since, update_modified=False)
+	frappe.db.set_value("Funnel Stage", stage_named(world.team, "New"), "abandonable", 1)
+	frappe.db.commit()
+	# the nightly job's warning step for a team abandoning after 14 silent days, warned 3 days ahead
+	warn_team(world.team, 14, 3)
+	abandons_on = add_days(getdate(), 3)
+	alice = open_board(world.alice, world.team)
+	chip = card(alice, doc.name).locator(".pb-chip-abandon")
+	chip.wait_for()
+	assert chip.inner_text().strip() == f"Abandons on {abandons_on.day} {abandons_on.strftime('%b')}"
+	# the contact answers: the card loses its chip live
+	record_message(
+		frappe.db.get_value("Contact", contact, "email_id"), "Inbound", "Yes!", opportunity=doc.name
+	)
+	frappe.db.commit()
+	chip.wait_for(state="detached", timeout=REALTIME_SECONDS * 1000)
+	assert card(alice, doc.name).locator(".pb-unread").inner_text() == "1"
+	assert fresh(doc.name, "abandons_on").abandons_on is None
 
 
 def test_events_of_another_team_never_reach_a_board(world, open_board):

@@ -2,7 +2,6 @@
 themselves or by hand."""
 
 import email
-import socket
 
 import frappe
 from frappe.tests.utils import FrappeTestCase
@@ -10,6 +9,7 @@ from frappe.utils import add_days, add_to_date, get_datetime, getdate, now_datet
 
 from pipeline_app.automation.follow_ups import notify_due_follow_ups, resume_held_opportunities
 from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team
+from pipeline_app.tests.mail import LoopbackSmtp
 
 
 class TestFollowUps(FrappeTestCase):
@@ -182,50 +182,18 @@ class TestNotificationEmails(FrappeTestCase):
 	is sent."""
 
 	def setUp(self):
-		from aiosmtpd.controller import Controller
-
-		self.received = []
-		received = self.received
-
-		class Handler:
-			async def handle_DATA(self, server, session, envelope):
-				received.append((envelope.rcpt_tos, envelope.content.decode("utf-8", "replace")))
-				return "250 OK"
-
-		with socket.socket() as probe:  # a free port on loopback
-			probe.bind(("127.0.0.1", 0))
-			self.smtp_port = probe.getsockname()[1]
-		self.smtp = Controller(Handler(), hostname="127.0.0.1", port=self.smtp_port)
-		self.smtp.start()
+		self.smtp = LoopbackSmtp().start()
+		self.received = self.smtp.received
 		self.seller = make_user()
 		self.team = make_team(members=[self.seller]).name
 		frappe.db.commit()
-		frappe.flags.testing_email = True  # hand the mail to the SMTP server, as in production
 
 	def tearDown(self):
-		frappe.flags.testing_email = False
 		self.smtp.stop()
 		purge_team(self.team)
-		frappe.db.delete("Email Account", {"email_id": "pipeline-outgoing@pipeline.test"})
-		frappe.db.commit()
-		frappe.local.outgoing_email_account = {}
 
 	def set_up_outgoing_mail(self):
-		frappe.get_doc(
-			{
-				"doctype": "Email Account",
-				"email_account_name": "Pipeline outgoing",
-				"email_id": "pipeline-outgoing@pipeline.test",
-				"enable_outgoing": 1,
-				"default_outgoing": 1,
-				"smtp_server": "127.0.0.1",
-				"smtp_port": self.smtp_port,
-				"no_smtp_authentication": 1,
-				"use_tls": 0,
-				"use_ssl": 0,
-			}
-		).insert(ignore_permissions=True)
-		frappe.local.outgoing_email_account = {}
+		self.smtp.set_up_outgoing_mail()
 
 	def due_opportunity(self, title):
 		return make_opportunity(

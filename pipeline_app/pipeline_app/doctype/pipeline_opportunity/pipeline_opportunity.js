@@ -118,6 +118,7 @@ frappe.ui.form.on("Pipeline Opportunity", {
 
 	refresh(frm) {
 		erpnext_actions(frm);
+		follow_button(frm);
 	},
 
 	team(frm) {
@@ -158,3 +159,25 @@ frappe.ui.form.on("Pipeline Opportunity", {
 		});
 	},
 });
+
+// Follow for the digest (pipeline_app/automation/digests.py); owners follow their own anyway
+function follow_button(frm) {
+	if (frm.is_new()) return;
+	frappe
+		.xcall("pipeline_app.api.get_following", { name: frm.doc.name }, "GET")
+		.then((answer) => {
+			if (answer.owner) return;
+			const label = answer.opportunity ? __("Unfollow") : __("Follow");
+			frm.add_custom_button(label, () =>
+				frappe
+					.xcall("pipeline_app.api.follow_opportunity", {
+						name: frm.doc.name,
+						follow: answer.opportunity ? 0 : 1,
+					})
+					.then(() => {
+						frm.remove_custom_button(label);
+						follow_button(frm);
+					})
+			);
+		});
+}

@@ -4,6 +4,7 @@
 import frappe
 
 from pipeline_app.assignments import sync_owner_assignment
+from pipeline_app.automation.abandonment import clear_warning_when_moved
 from pipeline_app.automation.appointments import follow_opportunity_stage
 from pipeline_app.board import set_board_rank
 from pipeline_app.column_counts import record_change as record_column_change
@@ -12,7 +13,7 @@ from pipeline_app.outcome_workflow import check_outcome_transition, is_exempt_au
 from pipeline_app.realtime import publish_opportunity
 from pipeline_app.scoped_document import TeamScopedDocument
 
-# kept by the automations (conversations, follow-ups); a client cannot set them
+# kept by the automations (conversations, follow-ups, abandonment); a client cannot set them
 SERVER_MANAGED_FIELDS = (
 	"last_inbound_on",
 	"last_outbound_on",
@@ -22,6 +23,7 @@ SERVER_MANAGED_FIELDS = (
 	"unanswered",
 	"follow_up_notified_for",
 	"board_rank",
+	"abandons_on",
 )
 
 
@@ -38,6 +40,7 @@ class PipelineOpportunity(TeamScopedDocument):
 			PipelineOpportunityItem,
 		)
 
+		abandons_on: DF.Date | None
 		amount: DF.Currency
 		closed_on: DF.Datetime | None
 		contact: DF.Link | None
@@ -86,6 +89,7 @@ class PipelineOpportunity(TeamScopedDocument):
 	def validate(self):
 		self.keep_server_managed_fields()
 		apply_stage_rules(self)
+		clear_warning_when_moved(self)
 		check_outcome_transition(self)
 		set_board_rank(self)
 
@@ -140,3 +144,7 @@ def on_doctype_update():
 		"forecast_index",
 	)
 	frappe.db.add_index("Pipeline Opportunity", ["team", "status", "closed_on"], "outcome_index")
+	# the opportunities created in a period (Funnel Conversion; covering)
+	frappe.db.add_index(
+		"Pipeline Opportunity", ["team", "creation", "status", "opportunity_owner"], "created_index"
+	)

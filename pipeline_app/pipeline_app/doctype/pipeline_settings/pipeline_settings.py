@@ -18,6 +18,10 @@ class PipelineSettings(Document):
 		abandonment_enabled: DF.Check
 		board_page_size: DF.Int
 		default_funnel_template: DF.Literal["", "Appointment funnel", "Deal funnel", "Sales funnel"]
+		digest_default_frequency: DF.Literal["Daily", "Weekly", "Off"]
+		digest_default_weekday: DF.Literal[
+			"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"
+		]
 
 	# end: auto-generated types
 	def on_update(self):

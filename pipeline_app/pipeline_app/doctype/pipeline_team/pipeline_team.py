@@ -24,6 +24,7 @@ class PipelineTeam(TeamScopedDocument):
 		)
 
 		abandon_after_days: DF.Int
+		abandonment_warning_days: DF.Int
 		appointment_day_stage: DF.Link | None
 		automate_closed_opportunities: DF.Check
 		booked_stage: DF.Link | None

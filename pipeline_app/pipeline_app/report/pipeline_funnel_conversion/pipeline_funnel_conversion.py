@@ -9,7 +9,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, get_datetime
 
-from pipeline_app.funnel import LOST, OPEN, WON, get_team_stages
+from pipeline_app.funnel import OPEN, WON, get_team_stages
 from pipeline_app.reporting import keeps_report_unprepared, stage_chart, stage_columns, validate_team_filters
 
 
@@ -17,60 +17,82 @@ from pipeline_app.reporting import keeps_report_unprepared, stage_chart, stage_c
 def execute(filters: dict | None = None):
 	filters = frappe._dict(filters or {})
 	team = validate_team_filters(filters)
-	journeys = get_journeys(team, filters)
-	rows = summarise(team, journeys)
+	stages = get_team_stages(team)
+	depths = get_depths(team, stages, filters)
+	rows = summarise(stages, depths)
 	return (
 		get_columns(),
 		rows,
 		None,
 		stage_chart(rows, "reached", _("Reached"), "#29cd42"),
-		get_summary(journeys),
+		get_summary(depths),
 	)
 
 
-def get_journeys(team: str, filters) -> list[frappe._dict]:
-	"""Per opportunity created in the period: the stages it entered and its status now. Read after
-	the permission check on the team."""
+def get_depths(team: str, stages, filters) -> list[frappe._dict]:
+	"""The opportunities created in the period, counted by how far along the team's open stages each
+	got (`depth`: the index of the furthest open stage it entered, -1 for none, past all of them when
+	won), with how many of them are Won and Lost now and how many entered each outcome stage
+	(`outcome_<i>`, in the order of the outcome stages). Added up in SQL: one row per depth, whatever
+	the number of opportunities. Read after the permission check on the team."""
+	open_stages = [s.name for s in stages if s.stage_type == OPEN]
+	won_stages = [s.name for s in stages if s.stage_type == WON]
+	outcome_stages = [s.name for s in stages if s.stage_type != OPEN]
 	values = {
 		"team": team,
 		"from": get_datetime(filters.from_date),
 		"to": get_datetime(f"{filters.to_date} 23:59:59.999999"),
+		"past": len(open_stages),
 	}
+	# stage names go in as parameters, never as SQL text
+	values.update({f"open_{i}": name for i, name in enumerate(open_stages)})
+	values.update({f"won_{i}": name for i, name in enumerate(won_stages)})
+	values.update({f"outcome_{i}": name for i, name in enumerate(outcome_stages)})
+	furthest = (
+		"coalesce(max(field(c.to_value, {})), 0) - 1".format(
+			", ".join(f"%(open_{i})s" for i in range(len(open_stages)))
+		)
+		if open_stages
+		else "-1"
+	)
+	won_path = (
+		"coalesce(max(c.to_value in ({})), 0)".format(
+			", ".join(f"%(won_{i})s" for i in range(len(won_stages)))
+		)
+		if won_stages
+		else "0"
+	)
+	entered_outcomes = "".join(
+		f", coalesce(max(c.to_value = %(outcome_{i})s), 0) as outcome_{i}" for i in range(len(outcome_stages))
+	)
+	summed_outcomes = "".join(f", sum(outcome_{i}) as outcome_{i}" for i in range(len(outcome_stages)))
 	conditions = ""
 	if filters.get("opportunity_owner"):
 		conditions = "and o.opportunity_owner = %(owner)s"
 		values["owner"] = filters.opportunity_owner
-	rows = frappe.db.sql(
+	return frappe.db.sql(
 		f"""
-		select o.name, o.status, c.to_value as stage
-		from `tabPipeline Opportunity` o
-		left join `tabPipeline Stage Change` c
-			on c.opportunity = o.name and c.change_type = 'Stage' and c.team = %(team)s
-		where o.team = %(team)s and o.creation between %(from)s and %(to)s {conditions}
+		select if(j.status = 'Won' or j.won_path, %(past)s, j.furthest) as depth, count(*) as journeys,
+			sum(j.status = 'Won') as won, sum(j.status = 'Lost') as lost {summed_outcomes}
+		from (
+			select o.name, o.status, {furthest} as furthest, {won_path} as won_path {entered_outcomes}
+			from `tabPipeline Opportunity` o
+			left join `tabPipeline Stage Change` c
+				on c.opportunity = o.name and c.change_type = 'Stage' and c.team = %(team)s
+			where o.team = %(team)s and o.creation between %(from)s and %(to)s {conditions}
+			group by o.name, o.status
+		) j
+		group by depth
 		""",
 		values,
 		as_dict=True,
 	)
-	journeys: dict[str, frappe._dict] = {}
-	for row in rows:
-		journey = journeys.setdefault(row.name, frappe._dict(status=row.status, stages=set()))
-		if row.stage:
-			journey.stages.add(row.stage)
-	return list(journeys.values())
 
 
-def summarise(team: str, journeys) -> list[dict]:
-	stages = get_team_stages(team)
+def summarise(stages, depths) -> list[dict]:
 	open_stages = [s for s in stages if s.stage_type == OPEN]
-	position = {s.name: index for index, s in enumerate(open_stages)}
-	won_stages = {s.name for s in stages if s.stage_type == WON}
-
-	def furthest(journey) -> int:
-		"""How far along the open stages it got; past all of them when won."""
-		if journey.status == WON or journey.stages & won_stages:
-			return len(open_stages)
-		reached = [position[stage] for stage in journey.stages if stage in position]
-		return max(reached, default=-1)
+	outcome_stages = [s for s in stages if s.stage_type != OPEN]
+	created = sum(d.journeys for d in depths)
 
 	def row(stage, reached: int, previous: int | None) -> dict:
 		return {
@@ -78,19 +100,20 @@ def summarise(team: str, journeys) -> list[dict]:
 			"stage_name": stage.stage_name,
 			"stage_type": stage.stage_type,
 			"reached": reached,
-			"share_of_all": flt(100 * reached / len(journeys), 1) if journeys else None,
+			"share_of_all": flt(100 * reached / created, 1) if created else None,
 			"from_previous": flt(100 * reached / previous, 1) if previous else None,
 		}
 
-	depth = [furthest(journey) for journey in journeys]
 	rows, previous = [], None
 	for index, stage in enumerate(open_stages):
-		reached = sum(1 for d in depth if d >= index)
+		reached = int(sum(d.journeys for d in depths if d.depth >= index))
 		rows.append(row(stage, reached, previous))
 		previous = reached
-	for stage in stages:  # the outcome stages: how many ended there
-		if stage.stage_type != OPEN:
-			rows.append(row(stage, sum(1 for journey in journeys if stage.name in journey.stages), None))
+	# the outcome stages: how many ended there
+	outcomes = {
+		stage.name: int(sum(d[f"outcome_{i}"] for d in depths)) for i, stage in enumerate(outcome_stages)
+	}
+	rows += [row(stage, outcomes[stage.name], None) for stage in stages if stage.stage_type != OPEN]
 	return rows
 
 
@@ -108,10 +131,10 @@ def get_columns() -> list[dict]:
 	]
 
 
-def get_summary(journeys) -> list[dict]:
-	created = len(journeys)
-	won = sum(1 for journey in journeys if journey.status == WON)
-	lost = sum(1 for journey in journeys if journey.status == LOST)
+def get_summary(depths) -> list[dict]:
+	created = int(sum(d.journeys for d in depths))
+	won = int(sum(d.won for d in depths))
+	lost = int(sum(d.lost for d in depths))
 	return [
 		{"value": created, "label": _("Created"), "datatype": "Int", "indicator": "Blue"},
 		{"value": won, "label": _("Won"), "datatype": "Int", "indicator": "Green"},

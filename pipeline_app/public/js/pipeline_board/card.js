@@ -22,6 +22,16 @@ function follow_up_chip(card) {
 		${esc(moment(due).format("D MMM HH:mm"))}</span>`;
 }
 
+// Set by the nightly abandonment job while the card is in its team's warning window
+// (server: automation/abandonment.py warn_team); cleared by a reply, a booking or a move.
+function abandon_chip(card) {
+	if (!card.abandons_on || card.status !== "Open") return "";
+	const on = frappe.datetime.str_to_user(card.abandons_on);
+	return `<span class="pb-chip pb-chip-abandon"
+		title="${esc(__("The contact stopped answering: abandoned on {0} unless they reply", [on]))}">
+		${esc(__("Abandons on {0}", [moment(card.abandons_on).format("D MMM")]))}</span>`;
+}
+
 // With ERPNext: the latest Quotation and Sales Order of the card (server: erpnext/linked.py)
 function document_badges(card) {
 	return (card.documents || [])
@@ -87,7 +97,9 @@ export function card_html(card, store) {
 		</div>
 		<div class="pb-contact">${esc(card.contact_name || "")}</div>
 		<div class="pb-meta">${amount}${owner}${status}</div>
-		<div class="pb-chips">${follow_up_chip(card)}${unanswered}${activity}${document_badges(card)}</div>
+		<div class="pb-chips">${follow_up_chip(card)}${abandon_chip(
+		card
+	)}${unanswered}${activity}${document_badges(card)}</div>
 		${preview}
 	</div>`;
 }

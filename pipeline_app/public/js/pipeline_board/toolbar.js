@@ -97,6 +97,23 @@ export class BoardToolbar {
 		page.add_menu_item(__("Save filters as view"), () => this.save_view());
 		page.add_menu_item(__("Delete saved view"), () => this.delete_view());
 		page.add_menu_item(__("Refresh"), () => this.board.reload());
+		page.add_menu_item(__("Follow this team in my digest"), () => this.follow_team(1));
+		page.add_menu_item(__("Stop following this team"), () => this.follow_team(0));
+	}
+
+	// The team's whole funnel in the user's digest (pipeline_app/automation/digests.py)
+	follow_team(follow) {
+		const team = this.board.store.team;
+		return frappe
+			.xcall("pipeline_app.api.follow_team", { team, follow })
+			.then(({ following }) =>
+				frappe.show_alert({
+					message: following
+						? __("Your digest now follows team {0}", [team])
+						: __("Your digest no longer follows team {0}", [team]),
+					indicator: "green",
+				})
+			);
 	}
 
 	select_options(fieldname, any_label) {
