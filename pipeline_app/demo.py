@@ -16,7 +16,7 @@ from frappe.utils.password import update_password
 
 from pipeline_app.board import RANK_GAP, bump_board_versions
 from pipeline_app.column_counts import insert as insert_column_counts
-from pipeline_app.funnel import get_team_stages, insert_stage_changes
+from pipeline_app.funnel import end_stays_at_closing, get_team_stages, insert_stage_changes
 
 DEMO_PASSWORD = "demo-pipeline"
 DEMO_DOMAIN = "demo.pipeline.test"
@@ -193,7 +193,7 @@ def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
 		)
 		emails.append(
 			(
-				frappe.generate_hash(length=10),
+				frappe.generate_hash(length=16),  # 10 hex digits collide at a million
 				name,
 				"Contact",
 				"email_ids",
@@ -446,5 +446,6 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
 		record_column_rows(rows)
 		insert_stage_changes(changes)
+		end_stays_at_closing(names)  # a closed one's stay ended when it closed, as a save records it
 		frappe.db.commit()
 		done += size

@@ -326,7 +326,7 @@ def insert_stage_changes(changes, caused_by: tuple[str | None, str | None] = (No
 			"modified_by",
 		],
 		[
-			(frappe.generate_hash(length=12), *change, *caused_by, change[6], change[6], change[5], change[5])
+			(frappe.generate_hash(length=16), *change, *caused_by, change[6], change[6], change[5], change[5])
 			for change in changes
 		],
 	)
@@ -366,3 +366,55 @@ def record_changes(doc) -> None:
 			row.set_new_name()
 			row.set_user_and_timestamp()
 			row.db_insert()
+			if change_type == "Stage" and before is not None:
+				end_stays([doc.name], now, keep=row.name)
+	if before is None or before.status != doc.status:
+		if doc.status in CLOSED_STATUSES:
+			end_stays([doc.name], doc.closed_on or now)
+		elif before is not None and before.status in CLOSED_STATUSES:
+			reopen_stay(doc.name, doc.stage)
+
+
+def end_stays(names, when, keep: str | None = None) -> None:
+	"""The opportunities left the stage they were in at `when` (a move, or their closing): their stays
+	still open in the history end then (`left_on`), except the row `keep` (the stage entered now)."""
+	change = frappe.qb.DocType("Pipeline Stage Change")
+	condition = (
+		change.opportunity.isin(list(names)) & (change.change_type == "Stage") & change.left_on.isnull()
+	)
+	if keep:
+		condition &= change.name != keep
+	frappe.qb.update(change).set(change.left_on, when).where(condition).run()
+
+
+def end_stays_at_closing(names) -> None:
+	"""For bulk writers (the demo, the backfill patch): the open stays of those of `names` that are
+	Won, Lost or Abandoned end when each closed (its `closed_on`), as end_stays records a closing."""
+	names = list(names)
+	if not names:
+		return
+	frappe.db.sql(
+		"""update `tabPipeline Stage Change` c
+		join `tabPipeline Opportunity` o on o.name = c.opportunity
+		set c.left_on = coalesce(o.closed_on, o.modified)
+		where c.opportunity in %(names)s and c.change_type = 'Stage' and c.left_on is null
+			and o.status in %(closed)s""",
+		{"names": tuple(names), "closed": tuple(sorted(CLOSED_STATUSES))},
+	)
+
+
+def reopen_stay(name: str, stage: str) -> None:
+	"""A closed opportunity reopened in the stage it stayed in: that stay goes on (its latest stage
+	row is open again)."""
+	change = frappe.qb.DocType("Pipeline Stage Change")
+	latest = (
+		frappe.qb.from_(change)
+		.select(change.name, change.to_value)
+		.where((change.opportunity == name) & (change.change_type == "Stage"))
+		.orderby(change.changed_on, order=frappe.qb.desc)
+		.orderby(change.creation, order=frappe.qb.desc)
+		.limit(1)
+		.run()
+	)
+	if latest and latest[0][1] == stage:
+		frappe.qb.update(change).set(change.left_on, None).where(change.name == latest[0][0]).run()

@@ -32,7 +32,7 @@ from pipeline_app.automation.isolation import isolated_row
 from pipeline_app.automation.moves import add_timeline_note, add_timeline_notes_in_bulk
 from pipeline_app.automation.notifications import notify
 from pipeline_app.column_counts import record_status_change
-from pipeline_app.funnel import insert_stage_changes
+from pipeline_app.funnel import end_stays, insert_stage_changes
 from pipeline_app.install import ABANDONED_REASON
 from pipeline_app.realtime import publish_team_refresh
 
@@ -258,6 +258,7 @@ def _abandon(names: list[str], team: str, days: int, run: str) -> list[tuple[str
 		.run()
 	)
 	record_status_change(names, "Open", "Abandoned")
+	end_stays(names, now)  # their stay in the stage ends with the abandonment
 	close_assignments_in_bulk(names)
 	note = _("Abandoned: the contact sent nothing for {0} days").format(days)
 	insert_stage_changes(

@@ -69,6 +69,54 @@ class TestTimeInStage(FrappeTestCase):
 		later = self.rows(from_date=add_days(today(), -8))
 		self.assertEqual((later["New"]["entered"], later["Qualification"]["entered"]), (0, 1))
 
+	def test_closing_ends_a_stay_reopening_resumes_it_and_the_backfill_agrees(self):
+		reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
+		with self.at(0):
+			lost = make_opportunity(self.team)
+			reopened = make_opportunity(self.team)
+			odd = [make_opportunity(self.team) for _ in range(3)]
+			abandoned, back = make_opportunity(self.team), make_opportunity(self.team)
+		for doc in (abandoned, back):  # closed in its stage: the stay ends with it
+			with self.at(3):
+				doc.reload()
+				doc.update({"status": "Abandoned"})
+				doc.save()
+		with self.at(5):  # reopened in the stage it stayed in: that stay goes on
+			back.reload()
+			back.update({"status": "Open"})
+			back.save()
+		with self.at(4):  # lost from New (its stage is the Lost stage now)
+			lost.reload()
+			lost.update({"status": "Lost", "lost_reason": reason})
+			lost.save()
+		with self.at(1):
+			reopened.reload()
+			reopened.update({"status": "On Hold", "on_hold_until": add_days(today(), 30)})
+			reopened.save()  # On Hold is not closed: still there
+		for days, doc in zip((1, 2, 6), odd, strict=True):
+			self.move(doc, "Qualification", days)
+		rows = self.rows()
+		new = rows["New"]
+		self.assertEqual((new["entered"], new["moved_on"], new["still_there"]), (7, 5, 2))
+		self.assertEqual((new["average_days"], new["median_days"], new["longest_days"]), (3.2, 3, 6))
+		# without the abandoned one: 1, 2, 4 and 6 days, the median of an even count is the mean of
+		# the middle two
+		frappe.delete_doc("Pipeline Opportunity", abandoned.name)
+		new = self.rows()["New"]
+		self.assertEqual((new["moved_on"], new["average_days"], new["median_days"]), (4, 3.25, 3))
+		odd[0].reload()
+		odd[0].update({"status": "Lost", "lost_reason": reason})
+		odd[0].save()  # a stage change (to Lost) ended it already: nothing changes
+		self.assertEqual(self.rows()["New"], new)
+
+		# the history as an older version left it (no left_on): the patch gives the same figures
+		frappe.db.sql("update `tabPipeline Stage Change` set left_on = null where team = %s", self.team)
+		self.assertEqual(self.rows()["New"]["moved_on"], 0)
+		from pipeline_app.patches.v0_5.record_stays_left_on import execute as backfill
+
+		backfill()
+		self.assertEqual(self.rows()["New"], new)
+
 	def test_bad_filters_are_refused(self):
 		with self.assertRaises(frappe.ValidationError):
 			execute({})

@@ -21,6 +21,7 @@ class PipelineStageChange(TeamScopedDocument):
 		changed_by: DF.Link | None
 		changed_on: DF.Datetime | None
 		from_value: DF.Data | None
+		left_on: DF.Datetime | None
 		opportunity: DF.Link
 		team: DF.Link
 		to_value: DF.Data | None
@@ -29,6 +30,9 @@ class PipelineStageChange(TeamScopedDocument):
 
 
 def on_doctype_update():
-	# an opportunity's history in order (reopen, delete, time in stage), and a team's changes by time
+	# an opportunity's history in order (reopen, delete), and a team's changes by time
 	frappe.db.add_index("Pipeline Stage Change", ["opportunity", "change_type", "changed_on"])
-	frappe.db.add_index("Pipeline Stage Change", ["team", "change_type", "changed_on"])
+	# the Time in Stage report adds up a team's stays of a period from this index alone (covering)
+	frappe.db.add_index(
+		"Pipeline Stage Change", ["team", "change_type", "changed_on", "to_value", "left_on"], "stays_index"
+	)
