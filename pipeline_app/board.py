@@ -266,17 +266,18 @@ def get_column_totals(
 _whole_team_queries: dict[tuple[str, str], bool] = {}
 
 
-def reads_whole_team(team: str, query: str, build) -> bool:
-	"""Whether `query`, built for the session user, is the query that `build(ignore_permissions=True)`
+def reads_whole_team(team: str, query: str, build, user: str | None = None) -> bool:
+	"""Whether `query`, built for `user` (default: the session user), is the query that `build(ignore_permissions=True)`
 	builds plus the team rule of pipeline_app.permissions alone (a rule that lets the user read
 	`team`): then the user reads every opportunity of the team the query reads. Anything else that
 	Frappe or another app adds to the query (user permissions, owner-only roles, other permission
 	hooks) makes it False. Known answers are kept per process."""
-	key = (frappe.session.user, query)
+	user = user or frappe.session.user
+	key = (user, query)
 	known = _whole_team_queries.get(key)
 	if known is None:
-		teams = get_readable_teams(frappe.session.user)
-		rule = opportunity_query(frappe.session.user)
+		teams = get_readable_teams(user)
+		rule = opportunity_query(user)
 		plain = build(ignore_permissions=True)
 		if teams is None:
 			known = query == plain

@@ -334,12 +334,12 @@ def insert_stage_changes(changes, caused_by: tuple[str | None, str | None] = (No
 
 def record_changes(doc) -> None:
 	"""Logs each stage and status change (from, to, who, when) as a Pipeline Stage Change, the
-	append-only history that time-in-stage reports read. Called after every insert and save. A move
+	history that time-in-stage reports read (rows are never rewritten, except `left_on`: end_stays). Called after every insert and save. A move
 	caused by another document (an ERPNext quotation or order) names it: `doc.flags.caused_by` is
 	its (doctype, name).
 
 	The rows are written straight to the table (as the demo's bulk insert does, with the same
-	columns): an append-only bookkeeping row needs none of the document machinery Frappe runs on
+	columns): a bookkeeping row needs none of the document machinery Frappe runs on
 	every insert (its hooks, realtime, global search), which cost a board move about a quarter of its
 	time."""
 	before = doc.get_doc_before_save()

@@ -21,8 +21,9 @@ from frappe import _
 from frappe.utils import add_days, escape_html, format_datetime, formatdate, get_datetime, get_url_to_form
 
 from pipeline_app.automation.isolation import isolated_row
+from pipeline_app.board import reads_whole_team
 from pipeline_app.funnel import ABANDONED, LOST, WON
-from pipeline_app.teams import get_readable_teams
+from pipeline_app.teams import MANAGER_ROLES
 
 DOCTYPE = "Pipeline Opportunity"
 DIGEST = "Pipeline Digest"
@@ -171,8 +172,8 @@ class Follows:
 	"""What each recipient follows: teams (their subscription's, among the teams they may read now)
 	and single opportunities (Document Follow); owned opportunities are matched by owner."""
 
-	def __init__(self, teams: dict[str, set[str]], names: dict[str, set[str]]):
-		self.teams, self.names = teams, names
+	def __init__(self, teams: dict[str, set[str]], names: dict[str, set[str]], readable: dict):
+		self.teams, self.names, self.readable = teams, names, readable
 
 	@classmethod
 	def load(cls, users) -> "Follows":
@@ -190,10 +191,10 @@ class Follows:
 			fields=["user", "ref_docname"],
 		):
 			names[row.user].add(row.ref_docname)
+		readable = readable_teams(users)
 		for user, followed in teams.items():
-			readable = get_readable_teams(user)
-			teams[user] = followed if readable is None else followed & set(readable)
-		return cls(teams, names)
+			teams[user] = followed if readable[user] is None else followed & readable[user]
+		return cls(teams, names, readable)
 
 	def all_teams(self) -> set[str]:
 		return set().union(*self.teams.values()) if self.teams else set()
@@ -201,10 +202,50 @@ class Follows:
 	def all_names(self) -> set[str]:
 		return set().union(*self.names.values()) if self.names else set()
 
-	def follows(self, user: str, row) -> bool:
-		return (
-			row.owner == user or row.team in self.teams.get(user, ()) or row.name in self.names.get(user, ())
+	def of(self, user: str, rows: "Indexed") -> list:
+		"""The rows of `rows` that `user` follows, in their order (owned, in a followed team, followed)."""
+		found = {id(row): row for row in rows.by_owner.get(user, ())}
+		for team in self.teams.get(user, ()):
+			found.update((id(row), row) for row in rows.by_team.get(team, ()))
+		for name in self.names.get(user, ()):
+			found.update((id(row), row) for row in rows.by_name.get(name, ()))
+		return sorted(found.values(), key=lambda row: rows.position[id(row)])
+
+
+def readable_teams(users) -> dict[str, set[str] | None]:
+	"""The teams each user may read (None: every team, for managers), in two queries for all: the
+	memberships, and who is a manager (pipeline_app.teams answers the same for one user)."""
+	users = list(users)
+	managers = set(
+		frappe.get_all(
+			"Has Role",
+			filters={"parenttype": "User", "parent": ("in", users), "role": ("in", list(MANAGER_ROLES))},
+			pluck="parent",
 		)
+	)
+	teams = {user: (None if user in managers else set()) for user in users}
+	for row in frappe.get_all(
+		"Pipeline Team Member",
+		filters={"parenttype": "Pipeline Team", "user": ("in", users)},
+		fields=["user", "parent"],
+	):
+		if teams[row.user] is not None:
+			teams[row.user].add(row.parent)
+	return teams
+
+
+class Indexed(list):
+	"""News rows, found by owner, team and opportunity name."""
+
+	def __init__(self, rows):
+		super().__init__(rows)
+		self.by_owner, self.by_team, self.by_name = defaultdict(list), defaultdict(list), defaultdict(list)
+		self.position = {}
+		for index, row in enumerate(self):
+			self.position[id(row)] = index
+			self.by_owner[row.owner].append(row)
+			self.by_team[row.team].append(row)
+			self.by_name[row.name].append(row)
 
 
 class News:
@@ -292,10 +333,10 @@ class News:
 			if change.change_type == "Status" or stage_types.get(change.to_value, "Open") == "Open"
 		]
 		return cls(
-			changes=changes,
-			overdue=overdue,
-			appointments=appointments,
-			abandoning=abandoning,
+			changes=Indexed(changes),
+			overdue=Indexed(overdue),
+			appointments=Indexed(appointments),
+			abandoning=Indexed(abandoning),
 			stage_names=stage_names,
 		)
 
@@ -306,7 +347,7 @@ def send_digest(user: str, frequency: str, now, follows: Follows, news: News) ->
 	end_of_coming = add_days(now, PERIOD_DAYS[frequency])
 
 	def mine(rows, when=None):
-		return [row for row in rows if follows.follows(user, row) and (when is None or when(row))]
+		return [row for row in follows.of(user, rows) if when is None or when(row)]
 
 	changes = mine(news.changes, lambda row: get_datetime(row.changed_on) >= start)
 	sections = {
@@ -318,7 +359,9 @@ def send_digest(user: str, frequency: str, now, follows: Follows, news: News) ->
 		"appointments": mine(news.appointments, lambda row: get_datetime(row.starts_at) < end_of_coming),
 		"abandoning": mine(news.abandoning),
 	}
-	readable = readable_by(user, {row.name for rows in sections.values() for row in rows})
+	readable = readable_by(
+		user, {(row.name, row.team) for rows in sections.values() for row in rows}, follows
+	)
 	sections = {key: [row for row in rows if row.name in readable] for key, rows in sections.items()}
 	if not any(sections.values()):
 		return False
@@ -353,16 +396,40 @@ def send_digest(user: str, frequency: str, now, follows: Follows, news: News) ->
 	return True
 
 
-def readable_by(user: str, names: set[str]) -> set[str]:
-	"""Of `names`, the opportunities `user` may read now (their whole permission rules: teams,
-	roles, User Permissions, other apps' hooks)."""
-	if not names:
-		return set()
-	return set(
-		frappe.get_list(
-			DOCTYPE, filters={"name": ("in", list(names))}, pluck="name", user=user, limit_page_length=0
+def readable_by(user: str, candidates: set[tuple[str, str]], follows: Follows) -> set[str]:
+	"""Of the (name, team) `candidates`, the opportunities `user` may read now, by their whole
+	permission rules (teams, roles, User Permissions, other apps' hooks): those of a team the user
+	reads whole by the team rule alone (board.reads_whole_team) without a query, the others checked
+	by one `frappe.get_list` as the user."""
+	teams = follows.readable.get(user, set())
+	whole = {
+		team
+		for team in {team for _name, team in candidates}
+		if (teams is None or team in teams) and reads_team(user, team)
+	}
+	readable = {name for name, team in candidates if team in whole}
+	rest = [name for name, team in candidates if team not in whole]
+	if rest:
+		readable.update(
+			frappe.get_list(
+				DOCTYPE, filters={"name": ("in", rest)}, pluck="name", user=user, limit_page_length=0
+			)
 		)
-	)
+	return readable
+
+
+def reads_team(user: str, team: str) -> bool:
+	def build(ignore_permissions: bool = False) -> str:
+		return frappe.get_list(
+			DOCTYPE,
+			filters={"team": team},
+			fields=["name"],
+			user=user,
+			ignore_permissions=ignore_permissions,
+			run=False,
+		)
+
+	return reads_whole_team(team, build(), build, user=user)
 
 
 def render(sections: dict, stage_names: dict, user: str) -> str:

@@ -204,6 +204,33 @@ class TestDigests(FrappeTestCase):
 		send_digests(run_at=self.now)
 		self.assertIsNone(self.digest(self.colleague))
 
+	def test_a_follower_restricted_beyond_the_team_rule_hears_only_what_they_may_read(self):
+		docs = self.busy_day()
+		self.subscribe(self.colleague, "Daily", teams=[self.team])
+		frappe.get_doc(
+			{
+				"doctype": "User Permission",
+				"user": self.colleague,
+				"allow": "Pipeline Opportunity",
+				"for_value": docs.won.name,
+				"apply_to_all_doctypes": 1,
+			}
+		).insert(ignore_permissions=True)
+		frappe.db.commit()
+		try:
+			send_digests(run_at=self.now)
+			colleague = self.digest(self.colleague)
+			self.assertIn(docs.won.name, colleague.content)
+			for doc in (docs.lost, docs.moved, docs.due, docs.silent, docs.theirs):
+				self.assertNotIn(doc.name, colleague.content)
+			self.assertEqual(
+				(colleague.won_count, colleague.lost_count, colleague.moved_count, colleague.overdue_count),
+				(1, 0, 0, 0),
+			)
+		finally:
+			frappe.db.delete("User Permission", {"user": self.colleague})
+			frappe.db.commit()
+
 	def test_the_off_switch_the_weekday_and_the_default(self):
 		self.busy_day()
 		self.subscribe(self.seller, "Off")

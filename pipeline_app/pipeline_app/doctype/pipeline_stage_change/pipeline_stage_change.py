@@ -32,7 +32,11 @@ class PipelineStageChange(TeamScopedDocument):
 def on_doctype_update():
 	# an opportunity's history in order (reopen, delete), and a team's changes by time
 	frappe.db.add_index("Pipeline Stage Change", ["opportunity", "change_type", "changed_on"])
-	# the Time in Stage report adds up a team's stays of a period from this index alone (covering)
+	frappe.db.add_index("Pipeline Stage Change", ["team", "change_type", "changed_on"])
+	# the Time in Stage report adds up each stage's stays of a period from this index alone (a
+	# covering range per stage)
 	frappe.db.add_index(
-		"Pipeline Stage Change", ["team", "change_type", "changed_on", "to_value", "left_on"], "stays_index"
+		"Pipeline Stage Change",
+		["team", "change_type", "to_value", "changed_on", "left_on"],
+		"stage_stays_index",
 	)

@@ -1,7 +1,7 @@
 # Copyright (c) 2026, Pipeline App contributors
 # For license information, please see license.txt
 
-"""How long a team's opportunities stay in each stage, read from the append-only stage history
+"""How long a team's opportunities stay in each stage, read from the stage history
 (Pipeline Stage Change): every entry into a stage within the period, and when the opportunity left it
 (its next stage change, or its closing). Stays not over yet are counted apart, with their age."""
 
@@ -41,9 +41,9 @@ def execute(filters: dict | None = None):
 def get_stage_figures(team: str, stages, filters) -> dict[str, frappe._dict]:
 	"""Per stage of the team: the entries into it within the period, how many have ended (`left_on`:
 	the opportunity's next stage change, or its closing) and after how many days (average, median,
-	longest), and how many have not, for how long so far. Added up in SQL from the covering index
-	(team, change_type, changed_on, to_value, left_on): one grouped query, and one per open stage for
-	its median. Read after the permission check on the team."""
+	longest), and how many have not, for how long so far. Added up in SQL, per stage from one range of
+	the covering index (team, change_type, to_value, changed_on, left_on), and for an open stage the
+	middle of its ended stays in order for the median. Read after the permission check on the team."""
 	values = {
 		"team": team,
 		"from": get_datetime(filters.from_date),
@@ -57,40 +57,38 @@ def get_stage_figures(team: str, stages, filters) -> dict[str, frappe._dict]:
 		owner = "and o.opportunity_owner = %(owner)s"
 		values["owner"] = filters.opportunity_owner
 	entries = f"""from `tabPipeline Stage Change` c {join}
-		where c.team = %(team)s and c.change_type = 'Stage' and c.changed_on between %(from)s and %(to)s {owner}"""
+		where c.team = %(team)s and c.change_type = 'Stage' and c.to_value = %(stage)s
+			and c.changed_on between %(from)s and %(to)s {owner}"""
 	duration = "greatest(timestampdiff(microsecond, c.changed_on, c.left_on), 0) / %(day)s"
-	figures = {
-		row.stage: row
-		for row in frappe.db.sql(
-			f"""select c.to_value as stage, count(*) as entered, count(c.left_on) as moved_on,
+	figures = {}
+	for stage in stages:
+		stage_values = {**values, "stage": stage.name}
+		if stage.stage_type != OPEN:  # Won / Lost stages end the journey: only entries count
+			figures[stage.name] = frappe._dict(
+				entered=frappe.db.sql(f"select count(*) {entries}", stage_values)[0][0]
+			)
+			continue
+		figure = frappe.db.sql(
+			f"""select count(*) as entered, count(c.left_on) as moved_on,
 				avg({duration}) as average_days, max({duration}) as longest_days,
 				count(*) - count(c.left_on) as still_there,
 				avg(if(c.left_on is null,
 					greatest(timestampdiff(microsecond, c.changed_on, %(now)s), 0) / %(day)s, null)
 				) as average_age_days
-			{entries}
-			group by c.to_value""",
-			values,
+			{entries}""",
+			stage_values,
 			as_dict=True,
-		)
-	}
-	for stage in stages:
-		figure = figures.get(stage.name)
-		if stage.stage_type != OPEN or not figure or not figure.moved_on:
-			continue
-		# the middle one or two of the stage's ended stays, in order of length
-		middle = frappe.db.sql(
-			f"""select {duration} as days {entries} and c.to_value = %(stage)s and c.left_on is not null
-			order by days limit %(offset)s, %(count)s""",
-			{
-				**values,
-				"stage": stage.name,
-				"offset": (figure.moved_on - 1) // 2,
-				"count": 2 - figure.moved_on % 2,
-			},
-			pluck=True,
-		)
-		figure.median_days = sum(middle) / len(middle) if middle else None
+		)[0]
+		if figure.moved_on:
+			# the middle one or two of the stage's ended stays, in order of length
+			middle = frappe.db.sql(
+				f"""select {duration} as days {entries} and c.left_on is not null
+				order by days limit %(offset)s, %(count)s""",
+				{**stage_values, "offset": (figure.moved_on - 1) // 2, "count": 2 - figure.moved_on % 2},
+				pluck=True,
+			)
+			figure.median_days = sum(middle) / len(middle) if middle else None
+		figures[stage.name] = figure
 	return figures
 
 
