@@ -294,6 +294,7 @@ def warn_team(team: str, days: int, warning_days: int, batch_size: int = BATCH_S
 	changed = False
 	if stages:
 		cutoff = add_days(now_datetime(), warning_days - days)
+		tonight = add_days(getdate(now_datetime()), 1)
 		last_name = ""
 		while names := _due_batch(team, stages, cutoff, last_name, batch_size):
 			last_name = names[-1]
@@ -310,7 +311,8 @@ def warn_team(team: str, days: int, warning_days: int, batch_size: int = BATCH_S
 				.run()
 			):
 				warned.add(name)
-				on = abandons_on(base, days)
+				# already due (a run that skipped it, or the window marked before any run): tonight
+				on = max(abandons_on(base, days), tonight)
 				if marked != on:
 					per_date.setdefault(on, []).append(name)
 				if not marked:

@@ -280,6 +280,13 @@ class TestAbandonment(FrappeTestCase):
 			self.assertIsNone(self.warned(doc), doc.name)
 		self.assertTrue(self.warned(stays))
 
+	def test_one_already_due_is_warned_for_tonight_not_for_a_past_day(self):
+		from pipeline_app.automation.abandonment import warn_team
+
+		overdue = self.old_opportunity(days=40)  # the warning step alone, before any run
+		warn_team(self.team, 14, 3)
+		self.assertEqual(self.warned(overdue), add_days(getdate(), 1))
+
 	def test_warnings_end_with_the_window_or_the_abandonment(self):
 		doc = self.old_opportunity(days=12)
 		abandon_silent_opportunities()

@@ -1,0 +1,92 @@
+"""Takes the README's screenshots of a demo site served at --url (Debian's Chromium, headless):
+the board with a card in its abandonment warning window, the Abandonment Preview, Forecast and Win
+Loss reports, and a digest in the desk. It runs the warning step and one digest on the site first,
+so run it on a demo site (`scripts/demo` or the benchmark's), not on one with real data.
+
+Run with the bench's Python from the bench's sites directory:
+    ../env/bin/python ../apps/pipeline_app/docs/screenshots.py --site pipeline.localhost --url http://pipeline.localhost:8000
+"""
+
+import argparse
+import os
+import shutil
+
+import frappe
+
+DOCS = os.path.dirname(os.path.abspath(__file__))
+CHROMIUM = os.environ.get("PIPELINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def prepare() -> str:
+	"""The warning window marked in every team that abandons, and one digest for a seller."""
+	from frappe.utils import add_days, now_datetime
+
+	from pipeline_app.automation.abandonment import warn_team
+	from pipeline_app.automation.digests import Follows, News, send_digest
+
+	for team in frappe.get_all(
+		"Pipeline Team", {"abandon_after_days": (">", 0)}, ["name", "abandon_after_days"]
+	):
+		warn_team(team.name, team.abandon_after_days, 3)
+	user = "anna@demo.pipeline.test"
+	frappe.db.delete("Pipeline Digest", {"user": user})
+	now = add_days(now_datetime(), 0)
+	follows = Follows.load([user])
+	news = News.load(now, [user], follows, 7)
+	send_digest(user, "Weekly", now, follows, news)
+	frappe.db.commit()
+	return frappe.get_all("Pipeline Digest", {"user": user}, pluck="name")[0]
+
+
+def main() -> None:
+	parser = argparse.ArgumentParser()
+	parser.add_argument("--site", default="pipeline.localhost")
+	parser.add_argument("--url", default="http://pipeline.localhost:8000")
+	parser.add_argument("--password", default="demo-pipeline")
+	args = parser.parse_args()
+	frappe.init(site=args.site, sites_path=".")
+	frappe.connect()
+	digest = prepare()
+	from playwright.sync_api import sync_playwright
+
+	shots = [
+		("anna", "/app/pipeline-board?team=Appointments", ".pb-chip-abandon", "abandonment-warning.png"),
+		(
+			"manager",
+			"/app/query-report/Pipeline Abandonment Preview?team=Appointments",
+			".dt-row",
+			"abandonment-preview.png",
+		),
+		("manager", "/app/query-report/Pipeline Forecast?team=Deals", ".dt-row", "forecast-report.png"),
+		(
+			"manager",
+			"/app/query-report/Pipeline Win Loss?team=Deals&group_by=Owner",
+			".dt-row",
+			"win-loss-report.png",
+		),
+		("anna", f"/app/pipeline-digest/{digest}", ".frappe-control[data-fieldname=content]", "digest.png"),
+	]
+	with sync_playwright() as playwright:
+		browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+		for user, path, ready, filename in shots:
+			context = browser.new_context(viewport={"width": 1440, "height": 900})
+			page = context.new_page()
+			page.goto(args.url + "/login")
+			page.evaluate(
+				"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
+					headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+					body: JSON.stringify({usr, pwd})})""",
+				[f"{user}@demo.pipeline.test", args.password],
+			)
+			page.goto(args.url + path)
+			page.wait_for_selector(ready, timeout=60000)
+			page.locator(ready).first.scroll_into_view_if_needed()
+			page.wait_for_timeout(1500)  # charts and fonts settle
+			page.screenshot(path=os.path.join(DOCS, filename))
+			print("wrote", filename)
+			context.close()
+		browser.close()
+
+
+if __name__ == "__main__":
+	main()
