@@ -163,3 +163,45 @@ def chart_team(filters) -> str | None:
 		team = teams[0]
 	_readable_team(team)
 	return team
+
+
+@frappe.whitelist()
+def open_value_card(filters: str | None = None) -> str:
+	"""The workspace's *Open Value* number card (a Custom card): the open amount of the opportunities
+	the user may read, in each team's own currency. `filters` (the card's, as JSON) is not needed."""
+	return value_card("amount")
+
+
+@frappe.whitelist()
+def weighted_value_card(filters: str | None = None) -> str:
+	"""The workspace's *Weighted Value* number card: amount x probability, as open_value_card."""
+	return value_card("weighted_amount")
+
+
+def value_card(field: str) -> str:
+	"""Only teams that track amounts count; each currency is summed apart (never added across
+	currencies) and shown formatted, like `€ 12,300 · $ 4,000`; a user whose teams track no amounts
+	reads "No amounts tracked". Through frappe.get_list: what the user may read."""
+	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
+	teams = frappe.get_list(
+		"Pipeline Team", filters={"deal_amount_enabled": 1}, fields=["name", "currency"], limit_page_length=0
+	)
+	if not teams:
+		return _("No amounts tracked")
+	default = frappe.db.get_default("currency")
+	totals: dict[str, float] = {}
+	for row in frappe.get_list(
+		"Pipeline Opportunity",
+		filters={"status": "Open", "team": ("in", [team.name for team in teams])},
+		fields=["currency", f"sum({field}) as total"],
+		group_by="currency",
+		order_by="currency asc",
+		limit_page_length=0,
+	):
+		currency = row.currency or default
+		totals[currency] = totals.get(currency, 0) + (row.total or 0)
+	if not totals:
+		totals = {teams[0].currency or default: 0}
+	return " · ".join(
+		frappe.utils.fmt_money(total, precision=0, currency=currency) for currency, total in totals.items()
+	)

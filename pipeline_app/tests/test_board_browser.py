@@ -670,6 +670,13 @@ def test_the_workspace_shows_the_team_s_numbers(world, open_board):
 		arg=[expected],
 		timeout=20000,
 	)
+	# Carol's team tracks no amounts: the value cards say so instead of a sum in the site's currency
+	carol.wait_for_function(
+		"""() => [...document.querySelectorAll('.widget.number-widget-box')]
+			.some((w) => w.textContent.includes('Open Value')
+				&& w.textContent.includes('No amounts tracked'))""",
+		timeout=20000,
+	)
 	chart = carol.locator(".widget.dashboard-widget-box", has_text="Open by Stage")
 	chart.wait_for(timeout=20000)
 	chart.locator("svg").first.wait_for(timeout=20000)

@@ -194,8 +194,7 @@ class TestTimeInStageAccess(FrappeTestCase):
 	def tearDownClass(cls):
 		from pipeline_app.tests.factories import purge_team
 
-		purge_team(cls.team)
-		purge_team(cls.other)
+		purge_team(cls.team, cls.other)
 		super().tearDownClass()
 
 	def run_report(self, client, team):
@@ -257,8 +256,10 @@ class TestDashboards(FrappeTestCase):
 	def setUpClass(cls):
 		super().setUpClass()
 		cls.member = make_user()
-		cls.team = make_team(members=[cls.member], deal_amount_enabled=1).name
+		cls.team = make_team(members=[cls.member], deal_amount_enabled=1, currency="EUR").name
 		cls.other = make_team(deal_amount_enabled=1).name
+		cls.no_amounts = make_user()
+		cls.counting = make_team(members=[cls.no_amounts]).name
 		make_opportunity(cls.team, amount=100, follow_up_on=add_to_date(now_datetime(), hours=-1))
 		make_opportunity(cls.team, amount=250)
 		for amount in (1000, 2000, 3000):
@@ -270,8 +271,7 @@ class TestDashboards(FrappeTestCase):
 	def tearDownClass(cls):
 		from pipeline_app.tests.factories import purge_team
 
-		purge_team(cls.team)
-		purge_team(cls.other)
+		purge_team(cls.team, cls.other, cls.counting)
 		super().tearDownClass()
 
 	def card_value(self, name, dynamic=()):
@@ -311,7 +311,16 @@ class TestDashboards(FrappeTestCase):
 
 	def test_number_cards_count_the_users_teams_only(self):
 		self.assertEqual(self.card_value("Pipeline Open Opportunities"), 2)
-		self.assertEqual(self.card_value("Pipeline Open Value"), 350)
+		# the value cards: the user's teams' amounts in each team's currency (the other team's 6,000
+		# never), or a plain "No amounts tracked"
+		value = "pipeline_app.reporting.open_value_card"
+		self.assertEqual(message(self.as_member.call(value, "GET", filters={})), "€ 350")
+		# as the workspace's widget asks: POST, with the card's filters
+		card_filters = json.loads(frappe.db.get_value("Number Card", "Pipeline Open Value", "filters_json"))
+		self.assertEqual(message(self.as_member.call(value, filters=card_filters)), "€ 350")
+		weighted = message(self.as_member.call("pipeline_app.reporting.weighted_value_card", "GET"))
+		self.assertTrue(weighted.startswith("€ "), weighted)
+		self.assertEqual(message(Client.as_user(self.no_amounts).call(value, "GET")), "No amounts tracked")
 		now = [["Pipeline Opportunity", "follow_up_on", "<=", str(now_datetime())]]
 		self.assertEqual(self.card_value("Pipeline Follow-ups Due", now), 1)
 
