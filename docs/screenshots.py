@@ -38,6 +38,67 @@ def prepare() -> str:
 	return frappe.get_all("Pipeline Digest", {"user": user}, pluck="name")[0]
 
 
+def gate_shots(browser, args) -> None:
+	"""The stage gates on the Deals board: the stages a dragged card may not enter shown closed, and
+	the dialog asking for a required field on the drop. The gates and the card are removed after."""
+	team = "Deals"
+
+	def stage_named(name):
+		return frappe.db.get_value("Funnel Stage", {"team": team, "stage_name": name})
+
+	first, approval = stage_named("New Deal"), stage_named("Awaiting Final Approval")
+	saved = {
+		name: frappe.db.get_value(
+			"Funnel Stage", name, ["required_fields", "allowed_next_stages"], as_dict=True
+		)
+		for name in (first, approval)
+	}
+	frappe.db.set_value("Funnel Stage", first, "allowed_next_stages", "Awaiting Final Approval\nDeal Lost")
+	frappe.db.set_value("Funnel Stage", approval, "required_fields", "expected_close_date")
+	doc = frappe.get_doc(
+		{
+			"doctype": "Pipeline Opportunity",
+			"team": team,
+			"title": "Gated deal",
+			"stage": first,
+			"amount": 4800,
+		}
+	).insert()
+	frappe.db.commit()
+	try:
+		context = browser.new_context(viewport={"width": 1440, "height": 900})
+		page = context.new_page()
+		page.goto(args.url + "/login")
+		page.evaluate(
+			"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
+				headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+				body: JSON.stringify({usr, pwd})})""",
+			["carla@demo.pipeline.test", args.password],
+		)
+		page.goto(args.url + f"/app/pipeline-board?team={team}&q=Gated")
+		card = page.locator(f'.pb-card[data-name="{doc.name}"]')
+		card.wait_for(timeout=60000)
+		page.wait_for_timeout(1000)
+		card.hover()
+		page.mouse.down()
+		box = page.locator(f'.pb-column[data-stage="{approval}"]').bounding_box()
+		page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 120, steps=8)
+		page.wait_for_timeout(300)
+		page.screenshot(path=os.path.join(DOCS, "stage-gates-drag.png"))
+		page.mouse.up()
+		page.locator(".pb-gate-dialog.modal.show").wait_for(timeout=20000)
+		page.wait_for_timeout(500)
+		page.screenshot(path=os.path.join(DOCS, "stage-gates-dialog.png"))
+		print("wrote stage-gates-drag.png, stage-gates-dialog.png")
+		context.close()
+	finally:
+		frappe.db.rollback()
+		frappe.delete_doc("Pipeline Opportunity", doc.name, force=True)
+		for name, values in saved.items():
+			frappe.db.set_value("Funnel Stage", name, values)
+		frappe.db.commit()
+
+
 def main() -> None:
 	parser = argparse.ArgumentParser()
 	parser.add_argument("--site", default="pipeline.localhost")
@@ -85,6 +146,7 @@ def main() -> None:
 			page.screenshot(path=os.path.join(DOCS, filename))
 			print("wrote", filename)
 			context.close()
+		gate_shots(browser, args)
 		browser.close()
 
 

@@ -554,6 +554,36 @@ def test_a_card_in_the_abandonment_window_says_when_until_the_contact_replies(wo
 	assert fresh(doc.name, "abandons_on").abandons_on is None
 
 
+def test_follow_from_the_form_and_the_team_from_the_board_menu(world, open_board):
+	doc = committed_opportunity(world.team, opportunity_owner=world.alice)  # Bob does not own it
+	bob = open_board(world.bob, world.team)
+	bob.goto(f"{site_url()}/app/pipeline-opportunity/{doc.name}")
+	bob.locator(".page-actions button", has_text="Follow").first.click()
+	bob.locator(".page-actions button", has_text="Unfollow").wait_for(timeout=10000)
+	assert wait_until(
+		lambda: (
+			(frappe.db.rollback() or True)
+			and frappe.db.exists("Document Follow", {"ref_docname": doc.name, "user": world.bob})
+		)
+	)
+	bob.goto(f"{site_url()}/app/pipeline-board?team={world.team}")
+	bob.wait_for_selector(".pb-column", timeout=30000)
+	bob.locator(".page-actions .menu-btn-group button").first.click()
+	bob.locator(".dropdown-menu.show .dropdown-item", has_text="Follow this team in my digest").click()
+	bob.locator(".alert-message", has_text="now follows").wait_for(timeout=10000)
+	assert wait_until(
+		lambda: (
+			(frappe.db.rollback() or True)
+			and frappe.db.exists("Pipeline Digest Team", {"parent": world.bob, "team": world.team})
+		)
+	)
+	assert not bob.errors, bob.errors
+	frappe.db.delete("Document Follow", {"user": world.bob})
+	frappe.db.delete("Pipeline Digest Team", {"parent": world.bob})
+	frappe.db.delete("Pipeline Digest Subscription", {"user": world.bob})
+	frappe.db.commit()
+
+
 def test_events_of_another_team_never_reach_a_board(world, open_board):
 	own = committed_opportunity(world.other, title="Carol's own")
 	carol = open_board(world.carol, world.other)

@@ -18,6 +18,7 @@ from pipeline_app.tests.factories import (
 	purge_team,
 	stage_named,
 )
+from pipeline_app.tests.http_client import Client, message
 from pipeline_app.tests.mail import LoopbackSmtp
 
 
@@ -292,3 +293,56 @@ class TestDigests(FrappeTestCase):
 			frappe.get_doc(
 				{"doctype": "Pipeline Digest Subscription", "user": self.outsider, "frequency": "Off"}
 			).insert()
+
+
+class TestFollowOverHttp(FrappeTestCase):
+	"""The follow endpoints as the desk and integrators reach them: POST only, team-scoped."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		cls.seller = make_user()
+		cls.outsider = make_user()
+		cls.team = make_team(members=[cls.seller]).name
+		cls.other = make_team(members=[cls.outsider]).name
+		cls.doc = make_opportunity(cls.team)
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.db.delete("Document Follow", {"user": ("in", (cls.seller, cls.outsider))})
+		frappe.db.delete("Pipeline Digest Team", {"parent": ("in", (cls.seller, cls.outsider))})
+		frappe.db.delete("Pipeline Digest Subscription", {"user": ("in", (cls.seller, cls.outsider))})
+		purge_team(cls.team, cls.other)
+		super().tearDownClass()
+
+	def test_follow_is_post_only_and_for_readers_only(self):
+		seller = Client.as_user(self.seller)
+		method = "pipeline_app.api.follow_opportunity"
+		self.assertEqual(seller.call(method, "GET", name=self.doc.name).status_code, 403)
+		self.assertEqual(message(seller.call(method, name=self.doc.name)), {"following": True})
+		self.assertEqual(
+			message(seller.call("pipeline_app.api.get_following", "GET", name=self.doc.name))["opportunity"],
+			True,
+		)
+		self.assertEqual(
+			message(seller.call("pipeline_app.api.follow_team", team=self.team)), {"following": True}
+		)
+		frappe.db.rollback()
+		self.assertEqual(
+			frappe.get_all("Pipeline Digest Team", {"parent": self.seller}, pluck="team"), [self.team]
+		)
+		self.assertTrue(
+			frappe.db.exists("Document Follow", {"ref_docname": self.doc.name, "user": self.seller})
+		)
+		# another team's opportunity and team answer as missing ones, and nothing is written
+		outsider = Client.as_user(self.outsider)
+		self.assertEqual(outsider.call(method, name=self.doc.name).status_code, 404)
+		self.assertEqual(outsider.call("pipeline_app.api.follow_team", team=self.team).status_code, 404)
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("Document Follow", {"user": self.outsider}))
+		self.assertFalse(frappe.db.exists("Pipeline Digest Team", {"parent": self.outsider}))
+		# unfollowing
+		self.assertEqual(message(seller.call(method, name=self.doc.name, follow=0)), {"following": False})
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("Document Follow", {"user": self.seller}))

@@ -32,7 +32,7 @@ def scheduled_methods():
 class TestScheduledJobs(FrappeTestCase):
 	def test_every_scheduled_job_is_registered_with_its_frequency(self):
 		methods = list(scheduled_methods())
-		self.assertEqual(len(methods), 5)
+		self.assertEqual(len(methods), 6)
 		for method, frequency, cron_format in methods:
 			job = frappe.db.get_value(
 				"Scheduled Job Type",
@@ -122,6 +122,24 @@ class TestJobsRunOnTheWorker(FrappeTestCase):
 			lambda: self.value(doc.name, "status") == "Abandoned",
 			"abandon a silent opportunity",
 		)
+
+	def test_digests(self):
+		make_opportunity(
+			self.team, opportunity_owner=self.seller, follow_up_on=add_to_date(now_datetime(), minutes=-3)
+		)
+		frappe.get_doc(
+			{"doctype": "Pipeline Digest Subscription", "user": self.seller, "frequency": "Daily"}
+		).insert(ignore_permissions=True)
+		try:
+			self.run_on_worker(
+				"pipeline_app.automation.digests.send_digests",
+				lambda: frappe.db.get_value("Pipeline Digest", {"user": self.seller}, "overdue_count") == 1,
+				"send the owner of an overdue follow-up their daily digest",
+			)
+		finally:
+			frappe.db.delete("Pipeline Digest", {"user": self.seller})
+			frappe.db.delete("Pipeline Digest Subscription", {"user": self.seller})
+			frappe.db.commit()
 
 	def test_column_count_fold(self):
 		first = make_opportunity(self.team)
