@@ -38,6 +38,20 @@ def prepare() -> str:
 	return frappe.get_all("Pipeline Digest", {"user": user}, pluck="name")[0]
 
 
+def logged_in(browser, args, seller: str):
+	"""A new 1440 by 900 browser context logged in as the demo user `seller`, and its page."""
+	context = browser.new_context(viewport={"width": 1440, "height": 900})
+	page = context.new_page()
+	page.goto(args.url + "/login")
+	page.evaluate(
+		"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
+			headers: {'Content-Type': 'application/json', Accept: 'application/json'},
+			body: JSON.stringify({usr, pwd})})""",
+		[f"{seller}@demo.pipeline.test", args.password],
+	)
+	return context, page
+
+
 def gate_shots(browser, args) -> None:
 	"""The stage gates on the Deals board: the stages a dragged card may not enter shown closed, and
 	the dialog asking for a required field on the drop. The gates and the card are removed after."""
@@ -66,15 +80,7 @@ def gate_shots(browser, args) -> None:
 	).insert()
 	frappe.db.commit()
 	try:
-		context = browser.new_context(viewport={"width": 1440, "height": 900})
-		page = context.new_page()
-		page.goto(args.url + "/login")
-		page.evaluate(
-			"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
-				headers: {'Content-Type': 'application/json', Accept: 'application/json'},
-				body: JSON.stringify({usr, pwd})})""",
-			["carla@demo.pipeline.test", args.password],
-		)
+		context, page = logged_in(browser, args, "carla")
 		page.goto(args.url + f"/app/pipeline-board?team={team}&q=Gated")
 		card = page.locator(f'.pb-card[data-name="{doc.name}"]')
 		card.wait_for(timeout=60000)
@@ -130,15 +136,7 @@ def main() -> None:
 	with sync_playwright() as playwright:
 		browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
 		for user, path, ready, filename in shots:
-			context = browser.new_context(viewport={"width": 1440, "height": 900})
-			page = context.new_page()
-			page.goto(args.url + "/login")
-			page.evaluate(
-				"""([usr, pwd]) => fetch('/api/method/login', {method: 'POST',
-					headers: {'Content-Type': 'application/json', Accept: 'application/json'},
-					body: JSON.stringify({usr, pwd})})""",
-				[f"{user}@demo.pipeline.test", args.password],
-			)
+			context, page = logged_in(browser, args, user)
 			page.goto(args.url + path)
 			page.wait_for_selector(ready, timeout=60000)
 			page.locator(ready).first.scroll_into_view_if_needed()

@@ -177,20 +177,13 @@ class Follows:
 
 	@classmethod
 	def load(cls, users) -> "Follows":
-		teams = defaultdict(set)
-		for row in frappe.get_all(
-			"Pipeline Digest Team",
-			filters={"parenttype": SUBSCRIPTION, "parent": ("in", list(users))},
-			fields=["parent", "team"],
-		):
-			teams[row.parent].add(row.team)
-		names = defaultdict(set)
-		for row in frappe.get_all(
-			"Document Follow",
-			filters={"ref_doctype": DOCTYPE, "user": ("in", list(users))},
-			fields=["user", "ref_docname"],
-		):
-			names[row.user].add(row.ref_docname)
+		users = list(users)
+		teams = grouped(
+			"Pipeline Digest Team", {"parenttype": SUBSCRIPTION, "parent": ("in", users)}, "parent", "team"
+		)
+		names = grouped(
+			"Document Follow", {"ref_doctype": DOCTYPE, "user": ("in", users)}, "user", "ref_docname"
+		)
 		readable = readable_teams(users)
 		for user, followed in teams.items():
 			teams[user] = followed if readable[user] is None else followed & readable[user]
@@ -210,6 +203,14 @@ class Follows:
 		for name in self.names.get(user, ()):
 			found.update((id(row), row) for row in rows.by_name.get(name, ()))
 		return sorted(found.values(), key=lambda row: rows.position[id(row)])
+
+
+def grouped(doctype: str, filters: dict, key: str, value: str) -> dict[str, set[str]]:
+	"""{row[key]: {row[value], ...}} of the rows of `doctype` matching `filters`, in one query."""
+	found = defaultdict(set)
+	for row in frappe.get_all(doctype, filters=filters, fields=[key, value]):
+		found[row[key]].add(row[value])
+	return found
 
 
 def readable_teams(users) -> dict[str, set[str] | None]:
