@@ -179,6 +179,17 @@ def publish_doc_update(doc) -> None:
 	)
 
 
+def publish_own_record(doc) -> None:
+	"""A user's own record (their digest, their digest subscription, named by their email): Frappe
+	would send its list_update to the doctype's room, which every Pipeline User may join; it goes to
+	its user's room instead (and doc_update to the record's own room). The controller turns Frappe's
+	off (`flags.notify_update`) and calls this from on_change."""
+	publish_doc_update(doc)
+	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
+	# (frappe.publish_realtime sends every list_update to the doctype's room, whatever `user` says)
+	frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(doc.user)))
+
+
 def notify_readers(doc) -> None:
 	"""Replacement for Document.notify_update: doc_update to the document's room (readers only) and
 	list_update to each reader's own room instead of the doctype's room."""

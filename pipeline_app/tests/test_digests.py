@@ -279,6 +279,37 @@ class TestDigests(FrappeTestCase):
 		finally:
 			smtp.stop()
 
+	def test_their_list_updates_go_to_their_user_only(self):
+		"""Frappe would send a save's list_update to the doctype's room, which every Pipeline User may
+		join: a subscription's name is its user's email, so it goes to that user's room instead."""
+		if hasattr(frappe.local, "_realtime_log"):
+			del frappe.local._realtime_log
+		self.subscribe(self.seller, "Daily", teams=[self.team])
+		frappe.get_doc(
+			{"doctype": "Pipeline Digest", "user": self.seller, "period": "test", "frequency": "Daily"}
+		).insert(ignore_permissions=True)
+		logged = getattr(frappe.local, "_realtime_log", None) or []
+		self.assertFalse(
+			[
+				room
+				for event, message, room in logged
+				if event == "list_update" and "Digest" in message["doctype"]
+			]
+		)
+		queued = {  # emitted by after-commit callbacks (functools.partial)
+			(callback.args[1]["doctype"], callback.args[2])
+			for callback in frappe.db.after_commit._functions
+			if getattr(callback, "args", ("",))[0] == "list_update"
+		}
+		self.assertEqual(
+			{(doctype, room) for doctype, room in queued if "Digest" in doctype},
+			{
+				("Pipeline Digest Subscription", f"user:{self.seller}"),
+				("Pipeline Digest", f"user:{self.seller}"),
+			},
+		)
+		frappe.db.rollback()
+
 	def test_digests_and_subscriptions_are_their_user_s_own(self):
 		self.busy_day()
 		send_digests(run_at=self.now)

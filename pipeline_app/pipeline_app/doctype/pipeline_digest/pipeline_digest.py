@@ -4,6 +4,8 @@
 import frappe
 from frappe.model.document import Document
 
+from pipeline_app.realtime import publish_own_record
+
 
 class PipelineDigest(Document):
 	# begin: auto-generated types
@@ -28,7 +30,12 @@ class PipelineDigest(Document):
 		won_count: DF.Int
 	# end: auto-generated types
 	# one digest as sent (pipeline_app/automation/digests.py): written by the job only
-	pass
+
+	def validate(self):
+		self.flags.notify_update = False  # its list_update goes to its user only (on_change)
+
+	def on_change(self):
+		publish_own_record(self)
 
 
 def on_doctype_update():

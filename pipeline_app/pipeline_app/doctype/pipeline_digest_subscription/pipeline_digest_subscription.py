@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 from frappe.model.document import Document
 
+from pipeline_app.realtime import publish_own_record
 from pipeline_app.teams import can_access_team, is_pipeline_manager
 
 
@@ -31,6 +32,7 @@ class PipelineDigestSubscription(Document):
 	# follow; each user edits their own, Pipeline Managers anyone's
 
 	def validate(self):
+		self.flags.notify_update = False  # its list_update goes to its user only (on_change)
 		if self.user != frappe.session.user and not is_pipeline_manager(frappe.session.user):
 			frappe.throw(_("You can only choose your own digest"), frappe.PermissionError)
 		seen = set()
@@ -45,3 +47,6 @@ class PipelineDigestSubscription(Document):
 						frappe.bold(self.user), frappe.bold(row.team)
 					)
 				)
+
+	def on_change(self):
+		publish_own_record(self)
