@@ -15,7 +15,7 @@ from pipeline_app.cards import BOARD_EDITABLE_FIELDS
 
 # the automations that move opportunities because something happened (an appointment, the end of a
 # hold, an ERPNext document, a message): the gates would otherwise leave the stage wrong
-GATE_EXEMPT_AUTOMATIONS = frozenset(("appointment", "hold", "erpnext", "conversation"))
+GATE_EXEMPT_AUTOMATIONS = frozenset(("appointment", "hold", "erpnext", "conversation", "booking"))
 
 # fields a gate cannot ask for: the rules and the automations set them
 NOT_REQUIRABLE = frozenset(

@@ -29,6 +29,10 @@ after_app_install = ["pipeline_app.erpnext.setup.after_app_install"]
 before_app_uninstall = ["pipeline_app.erpnext.setup.before_app_uninstall"]
 after_migrate = ["pipeline_app.erpnext.setup.after_migrate"]
 
+# Public pages: a team's booking page, /book/<route> (pipeline_app/www/book.py; its guest endpoints,
+# rate limited, in pipeline_app/booking.py)
+website_route_rules = [{"from_route": "/book/<booking_route>", "to_route": "book"}]
+
 # Permissions: team-scoped rows on every path (see pipeline_app/permissions.py)
 # -----------
 permission_query_conditions = {
@@ -154,7 +158,10 @@ doc_events = {
 scheduler_events = {
 	"cron": {
 		"* * * * *": ["pipeline_app.column_counts.fold"],
-		"*/5 * * * *": ["pipeline_app.automation.follow_ups.notify_due_follow_ups"],
+		"*/5 * * * *": [
+			"pipeline_app.automation.follow_ups.notify_due_follow_ups",
+			"pipeline_app.automation.reminders.send_appointment_reminders",
+		],
 	},
 	"hourly": [
 		"pipeline_app.automation.appointments.enter_appointment_day_stage",

@@ -1,6 +1,6 @@
 """What follows from leaving a team: a member removed from a Pipeline Team no longer owns any of that
 team's opportunities (an owner must be a member, so they could no longer be saved, by hand or by the
-jobs), and follows none of them. Their opportunities of that team become unassigned, their open to-do on each is cancelled, as
+jobs), follows none of them, and keeps no host Event of its appointments. Their opportunities of that team become unassigned, their open to-do on each is cancelled, as
 `assign_to.remove` does for one, and each opportunity's timeline says who was unassigned and why.
 
 All of it in bulk statements, in batches of `BATCH_SIZE` (a team can have thousands of opportunities),
@@ -13,6 +13,7 @@ import frappe
 from frappe import _
 from frappe.utils import now_datetime
 
+from pipeline_app.automation.host_events import drop_host_events
 from pipeline_app.automation.moves import add_timeline_notes_in_bulk
 from pipeline_app.realtime import publish_team_refresh
 
@@ -34,6 +35,7 @@ def unassign_removed_members(team) -> None:
 	removed = removed_members(team)
 	for user in removed:
 		stop_following(team.name, user)
+		drop_host_events(team.name, user)
 	unassigned = sum(unassign_member(team.name, user) for user in removed)
 	if unassigned:
 		publish_team_refresh(team.name)

@@ -345,7 +345,7 @@ run_lint() {
 	as_bench ./env/bin/ruff check apps/pipeline_app || status=1
 	as_bench ./env/bin/ruff format --check apps/pipeline_app || status=1
 	as_bench apps/frappe/node_modules/.bin/prettier --check --ignore-path apps/pipeline_app/.prettierignore \
-		"apps/pipeline_app/pipeline_app/**/*.{js,scss}" "apps/pipeline_app/benchmarks/*.js" || status=1
+		"apps/pipeline_app/pipeline_app/**/*.{js,scss,css}" "apps/pipeline_app/benchmarks/*.js" || status=1
 	return $status
 }
 

@@ -3,9 +3,7 @@ the opportunity. Whatever creates the Communication (an Email Account, `pipeline
 the webhook), `on_communication` keeps the opportunity's conversation fields current and moves a
 first-stage opportunity to the team's "contact replied" stage on an inbound reply."""
 
-import hashlib
 import html
-from contextlib import contextmanager
 
 import frappe
 from frappe import _
@@ -14,6 +12,7 @@ from frappe.utils import cstr, get_datetime, now_datetime, strip_html
 
 from pipeline_app.automation.moves import move_opportunity_by_automation
 from pipeline_app.funnel import first_stage
+from pipeline_app.locks import serialized
 from pipeline_app.permissions import system_access
 from pipeline_app.realtime import publish_opportunity_names
 
@@ -30,22 +29,10 @@ PREVIEW_LENGTH = 140
 INTAKE_LOCK_SECONDS = 20
 
 
-@contextmanager
 def exclusive_intake(team: str | None):
 	"""For the endpoints: messages of one team are taken in one at a time, each in a transaction that
-	starts after the previous one committed. Under MariaDB's REPEATABLE READ a transaction reads the
-	data as of its first read, so a lock taken midway would still let it miss the contact or
-	opportunity another request just made. A named lock (it survives commits, also those other apps'
-	hooks make midway) is taken in a fresh transaction and released after the commit."""
-	frappe.db.commit()  # ends the permission checks' reads (they wrote nothing)
-	lock = "pipeline_intake_" + hashlib.sha1(f"{frappe.local.site}:{team}".encode()).hexdigest()
-	if not frappe.db.sql("select get_lock(%s, %s)", (lock, INTAKE_LOCK_SECONDS))[0][0]:
-		frappe.throw(_("Too many messages at once; try again"), frappe.QueryTimeoutError, title=_("Busy"))
-	try:
-		yield
-		frappe.db.commit()
-	finally:
-		frappe.db.sql("select release_lock(%s)", lock)
+	starts after the previous one committed (`pipeline_app.locks.serialized`)."""
+	return serialized("intake", str(team), INTAKE_LOCK_SECONDS, _("Too many messages at once; try again"))
 
 
 def record_message(

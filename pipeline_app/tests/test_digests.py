@@ -377,3 +377,32 @@ class TestFollowOverHttp(FrappeTestCase):
 		self.assertEqual(message(seller.call(method, name=self.doc.name, follow=0)), {"following": False})
 		frappe.db.rollback()
 		self.assertFalse(frappe.db.exists("Document Follow", {"user": self.seller}))
+
+	def test_frappes_own_follow_endpoint_refuses_another_teams_opportunity(self):
+		"""frappe.desk.form.document_follow.follow_document writes a Document Follow for any user it is
+		given, without checking the document: the reference rule refuses another team's record."""
+		method = "frappe.desk.form.document_follow.follow_document"
+		for user in (self.seller, self.outsider):
+			frappe.db.set_value("User", user, "document_follow_notify", 1)
+		frappe.db.commit()
+		frappe.clear_cache(user=self.outsider)
+		outsider = Client.as_user(self.outsider)
+		for target in (self.outsider, self.seller):  # for oneself, or on behalf of a member
+			response = outsider.call(
+				method, doctype="Pipeline Opportunity", doc_name=self.doc.name, user=target
+			)
+			self.assertIn(response.status_code, (403, 404), response.text)
+		frappe.db.rollback()
+		self.assertFalse(frappe.db.exists("Document Follow", {"ref_docname": self.doc.name}))
+		# a member of the team may (the rule refuses the other team, not following)
+		seller = Client.as_user(self.seller)
+		response = seller.call(
+			method, doctype="Pipeline Opportunity", doc_name=self.doc.name, user=self.seller
+		)
+		self.assertEqual(response.status_code, 200, response.text)
+		frappe.db.rollback()
+		self.assertTrue(
+			frappe.db.exists("Document Follow", {"ref_docname": self.doc.name, "user": self.seller})
+		)
+		frappe.db.delete("Document Follow", {"ref_docname": self.doc.name})
+		frappe.db.commit()

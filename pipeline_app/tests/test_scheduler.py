@@ -32,7 +32,7 @@ def scheduled_methods():
 class TestScheduledJobs(FrappeTestCase):
 	def test_every_scheduled_job_is_registered_with_its_frequency(self):
 		methods = list(scheduled_methods())
-		self.assertEqual(len(methods), 6)
+		self.assertEqual(len(methods), 7)
 		for method, frequency, cron_format in methods:
 			job = frappe.db.get_value(
 				"Scheduled Job Type",
@@ -86,6 +86,24 @@ class TestJobsRunOnTheWorker(FrappeTestCase):
 				"Notification Log", {"for_user": self.seller, "document_name": doc.name}
 			),
 			"notify the owner of a due follow-up",
+		)
+
+	def test_appointment_reminder(self):
+		doc = make_opportunity(self.team, opportunity_owner=self.seller)
+		appointment = frappe.get_doc(
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": doc.name,
+				"starts_at": add_to_date(now_datetime(), minutes=30),
+				"host": self.seller,
+			}
+		).insert()
+		self.run_on_worker(
+			"pipeline_app.automation.reminders.send_appointment_reminders",
+			lambda: frappe.db.exists(
+				"Notification Log", {"for_user": self.seller, "document_name": appointment.name}
+			),
+			"remind the host of an appointment starting within the team's lead time",
 		)
 
 	def test_hold_resume(self):

@@ -8,6 +8,10 @@ frappe.ui.form.on("Pipeline Appointment", {
 			filters: { team: frm.doc.team || "" },
 		}));
 	},
+	onload_post_render(frm) {
+		// a new appointment from an empty calendar slot has its time: it asks for its opportunity first
+		if (frm.is_new() && !frm.doc.opportunity) frm.scroll_to_field("opportunity");
+	},
 	starts_at(frm) {
 		if (frm.doc.starts_at && !frm.doc.ends_at) {
 			frm.set_value(

@@ -6,6 +6,7 @@ from frappe import _
 from frappe.utils import add_to_date, get_datetime
 
 from pipeline_app.automation.appointments import follow_appointment
+from pipeline_app.automation.host_events import remove_host_event, sync_host_event
 from pipeline_app.scoped_document import TeamScopedDocument
 from pipeline_app.validation import parse_json_argument
 
@@ -19,9 +20,13 @@ class PipelineAppointment(TeamScopedDocument):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		booked_online: DF.Check
 		contact: DF.Link | None
+		contact_reminded_at: DF.Datetime | None
 		ends_at: DF.Datetime | None
+		event: DF.Link | None
 		host: DF.Link | None
+		host_reminded_at: DF.Datetime | None
 		notes: DF.Text | None
 		opportunity: DF.Link
 		opportunity_title: DF.Data | None
@@ -47,9 +52,18 @@ class PipelineAppointment(TeamScopedDocument):
 		)
 		if self.ends_at and get_datetime(self.ends_at) <= get_datetime(self.starts_at):
 			frappe.throw(_("An appointment must end after it starts"), title=_("Invalid Time"))
+		before = self.get_doc_before_save()
+		if before and get_datetime(before.starts_at) != get_datetime(self.starts_at):
+			# a new time gets its reminders again (automation/reminders.py)
+			self.host_reminded_at = self.contact_reminded_at = None
 
 	def on_update(self):
 		follow_appointment(self)  # the opportunity's stage follows the status and the day
+		sync_host_event(self)  # the host's own Event calendar
+
+	def on_trash(self):
+		self.flags.in_delete = True
+		remove_host_event(self)
 
 
 @frappe.whitelist()
@@ -81,3 +95,8 @@ def get_calendar_events(
 		# shown (and, once dragged, saved) as half an hour when no end was set
 		row.ends_at = row.ends_at or add_to_date(row.starts_at, minutes=30)
 	return rows
+
+
+def on_doctype_update():
+	# a host's appointments by time: free booking slots (pipeline_app/booking.py) and reminders
+	frappe.db.add_index("Pipeline Appointment", ["host", "status", "starts_at", "ends_at"], "host_time_index")

@@ -7,6 +7,7 @@ const AUTOMATION_STAGE_FIELDS = [
 	"no_show_stage",
 	"cancelled_stage",
 	"replied_stage",
+	"booking_stage",
 ];
 
 frappe.ui.form.on("Pipeline Team", {
@@ -27,5 +28,10 @@ frappe.ui.form.on("Pipeline Team", {
 		frm.add_custom_button(__("Opportunities"), () =>
 			frappe.set_route("List", "Pipeline Opportunity", { team: frm.doc.name })
 		);
+		if (frm.doc.booking_enabled && frm.doc.booking_route) {
+			frm.add_custom_button(__("Booking Page"), () =>
+				window.open(`/book/${encodeURIComponent(frm.doc.booking_route)}`, "_blank")
+			);
+		}
 	},
 });

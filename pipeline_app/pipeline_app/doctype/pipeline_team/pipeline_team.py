@@ -4,6 +4,7 @@
 import frappe
 from frappe import _
 
+from pipeline_app.booking import validate_booking_settings
 from pipeline_app.funnel import create_stages_from_template
 from pipeline_app.membership import unassign_removed_members
 from pipeline_app.scoped_document import TeamScopedDocument
@@ -19,6 +20,9 @@ class PipelineTeam(TeamScopedDocument):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		from pipeline_app.pipeline_app.doctype.pipeline_booking_hours.pipeline_booking_hours import (
+			PipelineBookingHours,
+		)
 		from pipeline_app.pipeline_app.doctype.pipeline_team_member.pipeline_team_member import (
 			PipelineTeamMember,
 		)
@@ -28,13 +32,26 @@ class PipelineTeam(TeamScopedDocument):
 		appointment_day_stage: DF.Link | None
 		automate_closed_opportunities: DF.Check
 		booked_stage: DF.Link | None
+		booking_buffer_minutes: DF.Int
+		booking_days_ahead: DF.Int
+		booking_enabled: DF.Check
+		booking_heading: DF.Data | None
+		booking_hours: DF.Table[PipelineBookingHours]
+		booking_intro: DF.SmallText | None
+		booking_notice_hours: DF.Int
+		booking_route: DF.Data | None
+		booking_slot_minutes: DF.Int
+		booking_stage: DF.Link | None
 		cancelled_stage: DF.Link | None
+		contact_reminder_hours: DF.Int
+		contact_reminders_enabled: DF.Check
 		create_opportunity_from_inbound: DF.Check
 		currency: DF.Link | None
 		deal_amount_enabled: DF.Check
 		description: DF.SmallText | None
 		disabled: DF.Check
 		funnel_template: DF.Literal["", "Appointment funnel", "Deal funnel", "Sales funnel"]
+		host_reminder_minutes: DF.Int
 		lose_on_lost_quotation: DF.Check
 		members: DF.Table[PipelineTeamMember]
 		no_show_stage: DF.Link | None
@@ -52,6 +69,7 @@ class PipelineTeam(TeamScopedDocument):
 		if self.abandon_after_days and self.abandon_after_days < 0:
 			frappe.throw(_("Abandon After (Days) cannot be negative"), title=_("Invalid Value"))
 		self.validate_automation_stages()
+		validate_booking_settings(self)
 		if self.deal_amount_enabled and not self.currency:
 			self.currency = frappe.db.get_default("currency") or None
 

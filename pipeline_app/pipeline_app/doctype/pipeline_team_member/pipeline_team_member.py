@@ -13,6 +13,7 @@ class PipelineTeamMember(Document):
 	if TYPE_CHECKING:
 		from frappe.types import DF
 
+		booking_host: DF.Check
 		full_name: DF.Data | None
 		is_lead: DF.Check
 		parent: DF.Data
