@@ -53,8 +53,9 @@ def after_install():
 
 
 def create_settings():
-	"""Stores the settings' defaults once (a Single has no row until saved)."""
-	if frappe.db.exists("Singles", {"doctype": "Pipeline Settings"}):
+	"""Stores the settings' defaults once (a Single has no row until saved): never over what an
+	administrator saved since (tabSingles has no name column: frappe.db.exists cannot ask it)."""
+	if frappe.db.sql("select 1 from `tabSingles` where doctype = 'Pipeline Settings' limit 1"):
 		return
 	settings = frappe.get_doc("Pipeline Settings")
 	settings.abandonment_enabled = 1
