@@ -16,7 +16,7 @@ import re
 
 import frappe
 from frappe import _
-from frappe.utils import cint, now_datetime
+from frappe.utils import cint, cstr, getdate, now_datetime
 
 from pipeline_app.cards import CARD_FIELDS
 from pipeline_app.column_counts import column_totals
@@ -42,6 +42,11 @@ OWNER_FILTERS = ("me", "unassigned")
 FOLLOW_UP_FILTERS = ("due", "upcoming", "none")
 SEARCH_FIELDS = ("title", "contact_name", "contact_email", "contact_phone", "name")
 FILTER_KEYS = ("owner", "status", "follow_up", "source", "interest", "q")
+# fields the board filters by its own keys (or by its team and columns), not as doctype filters
+BUILT_IN_FILTER_FIELDS = frozenset(("team", "stage", "status", "opportunity_owner", "source", "interest"))
+DOCTYPE_FILTER_TYPES = frozenset(
+	("Select", "Link", "Check", "Data", "Date", "Int", "Float", "Currency", "Percent", "Phone")
+)
 
 
 # Filters
@@ -51,12 +56,15 @@ FILTER_KEYS = ("owner", "status", "follow_up", "source", "interest", "q")
 def normalize_filters(filters: dict | str | None) -> dict:
 	"""The board's filters, checked: unknown keys or values are refused with a clear error."""
 	filters = parse_json_argument("filters", filters, dict) or {}
-	unknown = set(filters) - set(FILTER_KEYS)
+	by_field = {df.fieldname: df for df in doctype_filter_fields()}
+	unknown = set(filters) - set(FILTER_KEYS) - set(by_field)
 	if unknown:
 		frappe.throw(
 			_("Unknown board filter: {0}").format(", ".join(sorted(unknown))), title=_("Invalid Filter")
 		)
 	for key, value in filters.items():
+		if key in by_field:
+			continue  # checked by its field type below
 		if value and not isinstance(value, str) and not (key == "status" and isinstance(value, list)):
 			frappe.throw(
 				_("Board filter {0} must be text").format(frappe.bold(key)), title=_("Invalid Filter")
@@ -94,7 +102,67 @@ def normalize_filters(filters: dict | str | None) -> dict:
 	q = (filters.get("q") or "").strip()
 	if q:
 		normalized["q"] = q[:140]
+	for fieldname, df in by_field.items():
+		value = filters.get(fieldname)
+		if value not in (None, ""):
+			normalized[fieldname] = doctype_filter_value(df, value)
 	return normalized
+
+
+def doctype_filter_fields() -> list:
+	"""The fields of Pipeline Opportunity an administrator marked In Standard Filter (custom fields
+	included) that the board does not filter by its own keys, of a type a filter can compare, and
+	that the session user may read (a field of a higher permission level never narrows their board:
+	its counts would tell its values)."""
+	meta = frappe.get_meta("Pipeline Opportunity")
+	readable = set(meta.get_permitted_fieldnames(permission_type="read"))
+	return [
+		df
+		for df in meta.fields
+		if df.in_standard_filter
+		and df.fieldtype in DOCTYPE_FILTER_TYPES
+		and df.fieldname not in BUILT_IN_FILTER_FIELDS
+		and df.fieldname in readable
+	]
+
+
+def doctype_filter_value(df, value):
+	"""A doctype filter's value, checked against its field: an option of a Select, an existing record
+	of a Link, 0/1 for a Check, a date, a number; text otherwise."""
+	label = _(df.label or df.fieldname)
+
+	def refuse():
+		frappe.throw(
+			_("Invalid value for board filter {0}: {1}").format(
+				frappe.bold(label), frappe.bold(cstr(value)[:60])
+			),
+			title=_("Invalid Filter"),
+		)
+
+	if isinstance(value, bool):
+		value = int(value)
+	if not isinstance(value, str | int | float):
+		refuse()
+	if df.fieldtype == "Check":
+		if cstr(value) not in ("0", "1"):
+			refuse()
+		return int(value)
+	if df.fieldtype in ("Int", "Float", "Currency", "Percent"):
+		try:
+			return int(value) if df.fieldtype == "Int" else float(value)
+		except ValueError:
+			refuse()
+	value = cstr(value).strip()[:140]
+	if df.fieldtype == "Select" and value not in (df.options or "").split("\n"):
+		refuse()
+	if df.fieldtype == "Link" and not frappe.db.exists(df.options, value):
+		refuse()
+	if df.fieldtype == "Date":
+		try:
+			value = str(getdate(value))
+		except Exception:
+			refuse()
+	return value
 
 
 def list_filters(team: str, filters: dict) -> tuple[list, list]:
@@ -120,6 +188,9 @@ def list_filters(team: str, filters: dict) -> tuple[list, list]:
 	for key in ("source", "interest"):
 		if filters.get(key):
 			conditions.append([key, "=", filters[key]])
+	for df in doctype_filter_fields():
+		if df.fieldname in filters:
+			conditions.append([df.fieldname, "=", filters[df.fieldname]])
 	or_filters = []
 	if filters.get("q"):
 		# Frappe's like filter takes backslashes literally, so `_` and `%` cannot be escaped through
@@ -370,6 +441,16 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 		# what the page would otherwise have to know on its own
 		"page_size": page_size(),
 		"filter_keys": FILTER_KEYS,
+		# the administrator's In Standard Filter fields, filtered by fieldname like the built-in ones
+		"doctype_filters": [
+			{
+				"fieldname": df.fieldname,
+				"label": _(df.label),
+				"fieldtype": df.fieldtype,
+				"options": df.options,
+			}
+			for df in doctype_filter_fields()
+		],
 		"active_statuses": ACTIVE_STATUSES,
 		"server_time": frappe.utils.now(),
 	}
@@ -414,6 +495,16 @@ def client_constants() -> dict:
 	the filters `get_board` takes, the statuses it shows unless filtered, its first screen and page."""
 	return {
 		"filter_keys": FILTER_KEYS,
+		# the administrator's In Standard Filter fields, filtered by fieldname like the built-in ones
+		"doctype_filters": [
+			{
+				"fieldname": df.fieldname,
+				"label": _(df.label),
+				"fieldtype": df.fieldtype,
+				"options": df.options,
+			}
+			for df in doctype_filter_fields()
+		],
 		"active_statuses": ACTIVE_STATUSES,
 		"first_screen": FIRST_SCREEN,
 		"page_size": page_size(),
