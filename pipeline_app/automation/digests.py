@@ -524,11 +524,11 @@ def deliver(digest) -> None:
 
 def summary(digest, lang) -> str:
 	parts = [
-		(digest.moved_count, _("moved", lang=lang)),
-		(digest.won_count, _("won", lang=lang)),
-		(digest.lost_count, _("lost", lang=lang)),
-		(digest.overdue_count, _("overdue", lang=lang)),
-		(digest.appointment_count, _("appointments", lang=lang)),
-		(digest.abandoning_count, _("abandoned soon", lang=lang)),
+		(digest.moved_count, _("{0} moved", lang=lang)),
+		(digest.won_count, _("{0} won", lang=lang)),
+		(digest.lost_count, _("{0} lost", lang=lang)),
+		(digest.overdue_count, _("{0} overdue", lang=lang)),
+		(digest.appointment_count, _("{0} appointments", lang=lang)),
+		(digest.abandoning_count, _("{0} abandoned soon", lang=lang)),
 	]
-	return ", ".join(f"{count} {label}" for count, label in parts if count)
+	return ", ".join(label.format(count) for count, label in parts if count)

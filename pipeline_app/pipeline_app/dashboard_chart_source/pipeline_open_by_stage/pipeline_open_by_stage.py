@@ -32,7 +32,7 @@ def get(
 	totals = get_column_totals(team, [stage.name for stage in stages], {"status": ["Open"]})
 	shown = [s for s in stages if s.stage_type == "Open" or (totals.get(s.name) or {}).get("count")]
 	return {
-		"labels": [stage.stage_name for stage in shown],
+		"labels": [_(stage.stage_name) for stage in shown],  # as the board shows them
 		"datasets": [
 			{"name": _("Open"), "values": [(totals.get(s.name) or {}).get("count") or 0 for s in shown]}
 		],
