@@ -7,7 +7,7 @@ from frappe.utils import cint, get_datetime
 from pipeline_app import board
 from pipeline_app.automation import digests
 from pipeline_app.automation.conversations import exclusive_intake, record_message
-from pipeline_app.cards import BOARD_EDITABLE_FIELDS, card_from_doc
+from pipeline_app.cards import board_editable_fields, card_from_doc, check_required_fields
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.permissions import raise_not_found
 from pipeline_app.realtime import publish_opportunity, publish_team_refresh
@@ -268,6 +268,7 @@ def move_opportunity(
 		doc.stage = stage
 		if frappe.db.get_value("Funnel Stage", stage, "team") == doc.team:
 			doc.flags.board_rank = board.rank_for_position(doc, above=after, below=before)
+		check_required_fields(doc)
 		doc.save()
 	if doc.flags.rebalanced_column:  # the column was renumbered to make room: its boards reload it
 		publish_team_refresh(*doc.flags.rebalanced_column)
@@ -282,7 +283,7 @@ def update_opportunity(name: str, values: dict | str, expected_modified: str | N
 	values = parse_json_argument("values", values, dict)
 	if not values:
 		frappe.throw(_("Give the fields to change"), title=_("Nothing to Change"))
-	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
+	refused = sorted(set(values) - board_editable_fields())
 	if refused:
 		frappe.throw(
 			_("These fields cannot be changed from the board: {0}").format(", ".join(refused)),
@@ -293,6 +294,7 @@ def update_opportunity(name: str, values: dict | str, expected_modified: str | N
 	if _is_stale(doc, expected_modified):
 		return _conflict(doc)
 	doc.update(values)
+	check_required_fields(doc)
 	doc.save()
 	return {"card": card_from_doc(doc)}
 
@@ -312,7 +314,7 @@ def add_opportunity(
 	from a name, email and phone. It lands on top of the team's first stage."""
 
 	values = parse_json_argument("values", values, dict) or {}
-	refused = sorted(set(values) - BOARD_EDITABLE_FIELDS)
+	refused = sorted(set(values) - board_editable_fields())
 	if refused:
 		frappe.throw(
 			_("These fields cannot be set from the board: {0}").format(", ".join(refused)),
@@ -333,6 +335,7 @@ def add_opportunity(
 	doc = frappe.get_doc(
 		{**values, "doctype": "Pipeline Opportunity", "team": team, "contact": contact, "title": title}
 	)
+	check_required_fields(doc)
 	doc.insert()
 	return {"card": card_from_doc(doc)}
 

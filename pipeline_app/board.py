@@ -18,7 +18,7 @@ import frappe
 from frappe import _
 from frappe.utils import cint, cstr, getdate, now_datetime
 
-from pipeline_app.cards import CARD_FIELDS
+from pipeline_app.cards import CARD_FIELDS, field_info, required_fields
 from pipeline_app.column_counts import column_totals
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
@@ -433,6 +433,8 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 			# with ERPNext, the Won dialog says whether an order will decide the win
 			"win_on_sales_order": team_doc.win_on_sales_order,
 			"members": members,
+			# the fields an administrator made mandatory: Add New and quick edits ask for them
+			"required_fields": [field_info(df) for df in required_fields()],
 		},
 		"columns": columns,
 		"users": get_user_details([m["user"] for m in members] + [card.opportunity_owner for card in cards]),

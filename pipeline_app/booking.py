@@ -362,7 +362,7 @@ def throw_slot_taken():
 	frappe.throw(
 		_("Sorry, this time has just been taken. Please pick another one."),
 		SlotTakenError,
-		title=_("Time Taken"),
+		title=_("Slot Taken"),
 	)
 
 

@@ -11,7 +11,7 @@ GATE_EXEMPT_AUTOMATIONS pass, and each pass is logged."""
 import frappe
 from frappe import _
 
-from pipeline_app.cards import BOARD_EDITABLE_FIELDS
+from pipeline_app.cards import board_editable_fields
 
 # the automations that move opportunities because something happened (an appointment, the end of a
 # hold, an ERPNext document, a message): the gates would otherwise leave the stage wrong
@@ -146,6 +146,7 @@ def board_gates(team_doc, stages: list) -> dict[str, dict]:
 	by_name = {stage.name: stage for stage in stages}
 	team = team_rules(team_doc, frappe.session.user)
 	meta = frappe.get_meta("Pipeline Opportunity")
+	editable = board_editable_fields()
 
 	gates = {}
 	for stage in stages:
@@ -159,7 +160,7 @@ def board_gates(team_doc, stages: list) -> dict[str, dict]:
 						"label": _(df.label),
 						"fieldtype": df.fieldtype,
 						"options": df.options,
-						"on_board": fieldname in BOARD_EDITABLE_FIELDS,
+						"on_board": fieldname in editable,
 					}
 				)
 		gates[stage.name] = {

@@ -3,9 +3,25 @@
 
 import { post } from "./api";
 
+// the fields an administrator made mandatory (get_board's team.required_fields), asked as well
+const asked = (field) => ({
+	fieldname: field.fieldname,
+	fieldtype: field.fieldtype,
+	label: field.label,
+	options: field.options,
+	default: field.default,
+	reqd: field.reqd,
+	depends_on: field.depends_on,
+	mandatory_depends_on: field.mandatory_depends_on,
+});
+
 export function add_new(board) {
 	const store = board.store;
 	const info = store.team_info;
+	const mandatory = new Set((info.required_fields || []).map((field) => field.fieldname));
+	const required = (info.required_fields || []).filter(
+		(field) => !["opportunity_owner", "amount"].includes(field.fieldname)
+	);
 	const dialog = new frappe.ui.Dialog({
 		title: __("New opportunity in {0}", [frappe.utils.escape_html(store.team)]),
 		fields: [
@@ -51,6 +67,7 @@ export function add_new(board) {
 				fieldname: "opportunity_owner",
 				fieldtype: "Select",
 				label: __("Owner"),
+				reqd: mandatory.has("opportunity_owner") ? 1 : 0,
 				options: [
 					{ value: "", label: __("Unassigned") },
 					...info.members.map((m) => ({
@@ -68,10 +85,15 @@ export function add_new(board) {
 							fieldname: "amount",
 							fieldtype: "Currency",
 							label: __("Amount"),
+							reqd: mandatory.has("amount") ? 1 : 0,
 							options: info.currency,
 						},
 				  ]
 				: []),
+			...(required.length
+				? [{ fieldname: "section_required", fieldtype: "Section Break" }]
+				: []),
+			...required.map(asked),
 		],
 		primary_action_label: __("Add"),
 		primary_action: async (values) => {
@@ -82,6 +104,11 @@ export function add_new(board) {
 			const extra = {};
 			if (values.opportunity_owner) extra.opportunity_owner = values.opportunity_owner;
 			if (values.amount) extra.amount = values.amount;
+			for (const field of required) {
+				if (values[field.fieldname] !== undefined && values[field.fieldname] !== "") {
+					extra[field.fieldname] = values[field.fieldname];
+				}
+			}
 			dialog.disable_primary_action();
 			try {
 				const result = await post("add_opportunity", {
