@@ -26,8 +26,25 @@ DEMO_TEAMS = (
 	# team, template, members, leads, amounts, currency, abandon after days
 	("Appointments", "Appointment funnel", ("anna", "ben"), ("anna",), 0, None, 14),
 	("Deals", "Deal funnel", ("carla", "dave"), ("carla",), 1, "EUR", 0),
-	("Sales", "Sales funnel", ("dave", "eve", "ben"), ("eve",), 1, "USD", 30),
+	("Sales", "Sales funnel", ("dave", "eve", "ben"), ("eve",), 1, "EUR", 30),
 )
+# the site's country, time zone and currency agree with the teams (Dutch names, euro amounts)
+DEMO_LOCALE = {"country": "Netherlands", "time_zone": "Europe/Amsterdam", "currency": "EUR"}
+# the Appointments team publishes its booking page: /book/appointments
+DEMO_BOOKING = {
+	"booking_enabled": 1,
+	"booking_route": "appointments",
+	"booking_heading": "Book an intake call",
+	"booking_intro": "Pick a time that suits you: one of our advisers calls you for a free intake.",
+	"booking_slot_minutes": 30,
+	"booking_buffer_minutes": 10,
+	"booking_days_ahead": 21,
+	"booking_notice_hours": 4,
+	"booking_hours": [
+		{"weekday": day, "from_time": "09:00:00", "to_time": "17:00:00"}
+		for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+	],
+}
 FIRST_NAMES = (
 	"Liam",
 	"Olivia",
@@ -91,6 +108,7 @@ def make_demo(opportunities: int = DOCUMENT_API_LIMIT, seed: int = 7) -> dict:
 	started = time.monotonic()
 	rng = random.Random(seed)
 	frappe.flags.mute_emails = True
+	set_site_locale()
 	_make_users()
 	teams = _make_teams()
 	reasons = frappe.get_all("Pipeline Lost Reason", pluck="name") or ["Price"]
@@ -108,6 +126,18 @@ def make_demo(opportunities: int = DOCUMENT_API_LIMIT, seed: int = 7) -> dict:
 	skip_setup_wizard()
 	total = frappe.db.count("Pipeline Opportunity")
 	return {"created": wanted, "total": total, "seconds": round(time.monotonic() - started, 1)}
+
+
+def set_site_locale() -> None:
+	"""A bare-Frappe demo site in the teams' country, time zone and currency. On a site with ERPNext
+	its setup wizard decides them (the company's country and currency)."""
+	if "erpnext" in frappe.get_installed_apps():
+		return
+	settings = frappe.get_single("System Settings")
+	settings.update(DEMO_LOCALE)
+	settings.flags.ignore_mandatory = True
+	settings.save(ignore_permissions=True)
+	frappe.db.set_default("currency", DEMO_LOCALE["currency"])
 
 
 def skip_setup_wizard() -> None:
@@ -151,8 +181,14 @@ def _make_teams() -> list[dict]:
 					"currency": currency,
 					"abandon_after_days": abandon_days,
 					"members": [
-						{"user": user_email(member), "is_lead": int(member in leads)} for member in members
+						{
+							"user": user_email(member),
+							"is_lead": int(member in leads),
+							"booking_host": int(name == "Appointments"),
+						}
+						for member in members
 					],
+					**(DEMO_BOOKING if name == "Appointments" else {}),
 				}
 			).insert(ignore_permissions=True)
 		teams.append(
