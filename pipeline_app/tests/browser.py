@@ -29,10 +29,11 @@ def browser():
 		instance.close()
 
 
-def logged_in_page(browser, user: str, path: str, viewport=(1600, 1000)):
+def logged_in_page(browser, user: str, path: str, viewport=(1600, 1000), **context_options):
 	"""A new browser context logged in as `user`, at `path` of the site. The page's uncaught errors
-	collect in `page.errors`; close it with `page.context.close()`."""
-	context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+	collect in `page.errors`; close it with `page.context.close()`. `context_options` go to
+	Playwright's new_context (a phone: `has_touch=True, is_mobile=True`)."""
+	context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **context_options)
 	page = context.new_page()
 	page.errors = []
 	page.on("pageerror", lambda error: page.errors.append(str(error)))

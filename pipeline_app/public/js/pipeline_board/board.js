@@ -1,6 +1,7 @@
 // The Pipeline Board page: columns of cards drawn from BoardStore (store.js), which holds the state.
 // Around it: the toolbar (toolbar.js: team, filters, saved views), drag and keyboard (gestures.js),
-// the card panel (panel.js) and the realtime lifecycle (live.js).
+// the card panel (panel.js, whose Move to... moves as a drop does), the stage names of phones
+// (stage_strip.js) and the realtime lifecycle (live.js).
 
 import { Conflict } from "./api";
 import { card_html, column_header_html } from "./card";
@@ -8,6 +9,7 @@ import * as filter_utils from "./filters";
 import { BoardGestures } from "./gestures";
 import { BoardLive } from "./live";
 import { CardPanel } from "./panel";
+import { StageStrip } from "./stage_strip";
 import { BoardStore } from "./store";
 import { BoardToolbar } from "./toolbar";
 
@@ -30,6 +32,7 @@ export class PipelineBoard {
 			)}"></div>
 		</div>`).appendTo(page.main);
 		this.$columns = this.$body.find(".pb-columns");
+		this.strip = new StageStrip(this);
 		this.panel = new CardPanel(this);
 		this.toolbar = new BoardToolbar(this);
 		this.gestures = new BoardGestures(this);
@@ -137,6 +140,7 @@ export class PipelineBoard {
 			$column.find(".pb-cards").on("scroll", (e) => this.on_scroll(e, column.name));
 			this.render_column(column.name);
 		}
+		this.strip.render();
 		if (!this.store.columns.length) {
 			this.$columns.html(
 				`<div class="pb-empty">${frappe.utils.escape_html(
@@ -155,6 +159,7 @@ export class PipelineBoard {
 			document.activeElement &&
 			$(document.activeElement).closest(".pb-card").attr("data-name");
 		$column.find(".pb-column-header").html(column_header_html(column, this.store));
+		this.strip.update(column);
 		const more = this.store.has_more(column)
 			? `<div class="pb-more">${frappe.utils.escape_html(
 					__("{0} more", [column.count - column.cards.length])
@@ -194,7 +199,10 @@ export class PipelineBoard {
 		}
 	}
 
-	async move(name, stage, before, after) {
+	// Moves a card as a drop does (drag, keyboard, the panel's Move to...): a Lost stage asks for the
+	// reason, a gate for the required fields the card lacks, then the server's rules decide. The
+	// card keeps the focus unless `focus` is false (the panel keeps it).
+	async move(name, stage, before, after, { focus = true } = {}) {
 		const column = this.store.column(stage);
 		const card = this.store.find_card(name);
 		if (!column || !card) return;
@@ -211,10 +219,11 @@ export class PipelineBoard {
 			if (!asked) return;
 			Object.assign(values, asked);
 		}
+		const focused = focus ? name : null;
 		if (Object.keys(values).length) {
-			return this.run(this.store.update(name, { stage, ...values }), name);
+			return this.run(this.store.update(name, { stage, ...values }), focused);
 		}
-		return this.run(this.store.move(name, stage, before, after), name);
+		return this.run(this.store.move(name, stage, before, after), focused);
 	}
 
 	// The Required on Entry fields of `column` the opportunity leaves empty, asked in a dialog;

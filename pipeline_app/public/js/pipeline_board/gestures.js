@@ -54,10 +54,7 @@ export class BoardGestures {
 		const card = this.board.store.find_card(name);
 		if (!card) return;
 		for (const column of this.board.store.columns) {
-			const open =
-				column.name === card.stage ||
-				(column.gate && column.gate.enterable_from.includes(card.stage));
-			if (!open) {
+			if (!this.board.store.may_enter(card, column)) {
 				this.board
 					.$column(column.name)
 					.addClass("pb-closed")

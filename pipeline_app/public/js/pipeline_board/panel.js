@@ -1,6 +1,8 @@
 // The card detail panel: quick controls for one opportunity. Each control saves through
 // update_opportunity (same rules as the form, conflict-checked), and redraws from the card the
-// server answers with or that realtime brings.
+// server answers with or that realtime brings. Move to... moves the card as a drop does (the
+// board's `move`: the Lost reason, the gates' required fields, the server's rules and its 409), so
+// on a phone no drag is needed.
 
 import { post } from "./api";
 import { documents_html, money, user_name } from "./card";
@@ -122,13 +124,7 @@ export class CardPanel {
 			card.team,
 			$fields
 		);
-		this.select(
-			"stage",
-			__("Stage"),
-			this.store.columns.map((c) => ({ value: c.name, label: __(c.stage_name) })),
-			card.stage,
-			$fields
-		);
+		this.move_to(card, $fields);
 		this.editable("follow_up_on", __("Follow-up"), "Datetime", card.follow_up_on, $fields, {
 			clear: __("Clear"),
 		});
@@ -157,22 +153,76 @@ export class CardPanel {
 			$parent
 		);
 		const control = frappe.ui.form.make_control({
-			df: { fieldname, label, fieldtype: "Select", options },
+			// Frappe writes an option's label as HTML: names (a user's own full name) are escaped
+			df: {
+				fieldname,
+				label,
+				fieldtype: "Select",
+				options: options.map((o) => ({ ...o, label: esc(o.label) })),
+			},
 			parent: $wrap,
 			render_input: true,
 		});
 		control.set_input(value);
-		control.$input.on("change", async () => {
+		control.$input.on("change", () => {
 			const next = control.get_value();
 			if (next === value) return;
-			if (fieldname === "stage" && this.store.column(next)?.stage_type === "Lost") {
-				const reason = await this.ask_lost_reason();
-				if (!reason) return control.set_input(value);
-				return this.save({ stage: next, ...reason });
-			}
 			this.save({ [fieldname]: next || null });
 		});
 		this.controls[fieldname] = control;
+	}
+
+	// The team's stages, then its outcome stages (Won, Lost), each with its count; the card's own
+	// stage and those its gates keep it out of (as a drag shows them closed) cannot be chosen.
+	move_to(card, $parent) {
+		const $wrap = $(`<div class="pb-control pb-control-stage pb-move-to"></div>`).appendTo(
+			$parent
+		);
+		const control = frappe.ui.form.make_control({
+			df: { fieldname: "stage", label: __("Move to…"), fieldtype: "Select", options: [] },
+			parent: $wrap,
+			render_input: true,
+		});
+		const $select = control.$input.empty().attr("aria-label", __("Move to…"));
+		$("<option>").val("").text(__("Choose a stage…")).appendTo($select);
+		const groups = [
+			[__("Stages"), this.store.columns.filter((c) => c.stage_type === "Open")],
+			[__("Outcomes"), this.store.columns.filter((c) => c.stage_type !== "Open")],
+		];
+		for (const [label, columns] of groups) {
+			if (!columns.length) continue;
+			const $group = $("<optgroup>").attr("label", label).appendTo($select);
+			for (const column of columns) {
+				const here = column.name === card.stage;
+				const open = this.store.may_enter(card, column);
+				const name = `${__(column.stage_name)} (${column.count})`;
+				$("<option>")
+					.val(column.name)
+					.text(
+						here
+							? __("{0}: here now", [name])
+							: open
+							? name
+							: __("{0}: not allowed from here", [name])
+					)
+					.prop("disabled", here || !open)
+					.appendTo($group);
+			}
+		}
+		$select.val("");
+		$select.on("change", () => {
+			const stage = $select.val();
+			// whatever the answer (moved, refused, a dialog closed), the control offers again
+			if (stage) this.move(stage).finally(() => $select.val(""));
+		});
+		this.controls.stage = control;
+	}
+
+	async move(stage) {
+		const card = await this.board.move(this.name, stage, null, null, { focus: false });
+		// the board shows the card's new column (on a phone, behind the panel)
+		if (card) this.board.strip.reveal(card.stage);
+		return card;
 	}
 
 	// A control with explicit Save / Cancel (and Clear or Reset) buttons.

@@ -72,6 +72,15 @@ export class BoardStore {
 		return true;
 	}
 
+	// Whether `card` may enter `column` from the stage it is in, as the server told for each pair of
+	// stages (the column's gate.enterable_from: pipeline_app/gates.py); its own column always.
+	may_enter(card, column) {
+		return (
+			column.name === card.stage ||
+			Boolean(column.gate && column.gate.enterable_from.includes(card.stage))
+		);
+	}
+
 	has_more(column) {
 		return column.cards.length < column.count;
 	}

@@ -1,8 +1,10 @@
 // The board's toolbar: team, filters and saved views. It shows what the board loaded and turns the
-// user's changes into loads; the board (board.js) owns the state.
+// user's changes into loads; the board (board.js) owns the state. On phones the filter controls
+// fold behind a Filters button counting the active filters (pipeline_board.bundle.scss).
 
 import { add_new } from "./add_new";
 import * as filter_utils from "./filters";
+import { esc } from "./html";
 
 export class BoardToolbar {
 	constructor(board) {
@@ -89,8 +91,10 @@ export class BoardToolbar {
 		};
 		for (const [fieldname, field] of Object.entries(this.fields)) {
 			field.$wrapper.addClass(`pb-filter-${fieldname}`);
+			if (fieldname !== "team") field.$wrapper.addClass("pb-foldable");
 			field.$input && field.$input.attr("aria-label", field.df.label);
 		}
+		this.make_filters_toggle();
 		if (frappe.model.can_create("Pipeline Opportunity")) {
 			page.set_primary_action(__("Add New"), () => add_new(this.board), "add");
 		}
@@ -99,6 +103,42 @@ export class BoardToolbar {
 		page.add_menu_item(__("Refresh"), () => this.board.reload());
 		page.add_menu_item(__("Follow this team in my digest"), () => this.follow_team(1));
 		page.add_menu_item(__("Stop following this team"), () => this.follow_team(0));
+	}
+
+	// Phones only (hidden on wider screens): the button that shows and hides the filter controls
+	make_filters_toggle() {
+		const $form = this.board.page.page_form.addClass("pb-toolbar");
+		this.$filters_toggle = $(`<button type="button" class="btn btn-default pb-filters-toggle"
+				aria-expanded="false">
+				${frappe.utils.icon("filter", "sm")}
+				<span>${esc(__("Filters"))}</span>
+				<span class="pb-filters-count" hidden></span>
+			</button>`)
+			.insertAfter(this.fields.team.$wrapper)
+			.on("click", () => this.toggle_filters());
+		this.$form = $form;
+	}
+
+	toggle_filters(open = !this.$form.hasClass("pb-filters-open")) {
+		this.$form.toggleClass("pb-filters-open", open);
+		this.$filters_toggle.attr("aria-expanded", String(open));
+	}
+
+	// The filters the board shows, counted as the URL and saved views hold them
+	active_filter_count() {
+		return filter_utils.filter_keys().filter((key) => this.board.filters[key]).length;
+	}
+
+	show_filter_count() {
+		const count = this.active_filter_count();
+		this.$filters_toggle
+			.attr(
+				"aria-label",
+				count ? __("Filters, {0} active", [count]) : __("Filters, none active")
+			)
+			.find(".pb-filters-count")
+			.text(count)
+			.prop("hidden", !count);
 	}
 
 	// The team's whole funnel in the user's digest (pipeline_app/automation/digests.py)
@@ -156,6 +196,7 @@ export class BoardToolbar {
 			this.fields[key].set_input(this.board.filters[key] || "");
 		}
 		this.refresh_views();
+		this.show_filter_count();
 		this.syncing = false;
 	}
 
