@@ -1,7 +1,8 @@
 """Takes the README's screenshots of a demo site served at --url (Debian's Chromium, headless):
 the board with a card in its abandonment warning window, the Abandonment Preview, Forecast and Win
-Loss reports, and a digest in the desk. It runs the warning step and one digest on the site first,
-so run it on a demo site (`scripts/demo` or the benchmark's), not on one with real data.
+Loss reports, a digest in the desk, the stage gates, and the board on a phone (390 by 844). It runs
+the warning step and one digest on the site first, so run it on a demo site (`scripts/demo` or the
+benchmark's), not on one with real data.
 
 Run with the bench's Python from the bench's sites directory:
     ../env/bin/python ../apps/pipeline_app/docs/screenshots.py --site pipeline.localhost --url http://pipeline.localhost:8000
@@ -38,9 +39,10 @@ def prepare() -> str:
 	return frappe.get_all("Pipeline Digest", {"user": user}, pluck="name")[0]
 
 
-def logged_in(browser, args, seller: str):
-	"""A new 1440 by 900 browser context logged in as the demo user `seller`, and its page."""
-	context = browser.new_context(viewport={"width": 1440, "height": 900})
+def logged_in(browser, args, seller: str, viewport=(1440, 900), **options):
+	"""A new browser context (1440 by 900 unless told, `options` to Playwright's new_context) logged
+	in as the demo user `seller`, and its page."""
+	context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, **options)
 	page = context.new_page()
 	page.goto(args.url + "/login")
 	page.evaluate(
@@ -105,6 +107,31 @@ def gate_shots(browser, args) -> None:
 		frappe.db.commit()
 
 
+def phone_shots(browser, args) -> None:
+	"""The Deals board on a phone (390 by 844, touch, at twice the pixels): its first screen with the
+	filters folded and the stage names above the snapping columns, the filters opened with one set,
+	and a card's panel with Move to..."""
+	context, page = logged_in(
+		browser, args, "carla", viewport=(390, 844), device_scale_factor=2, is_mobile=True, has_touch=True
+	)
+	page.goto(args.url + "/app/pipeline-board?team=Deals")
+	page.locator(".pb-card").first.wait_for(timeout=60000)
+	page.wait_for_timeout(1500)
+	page.screenshot(path=os.path.join(DOCS, "board-phone.png"))
+	page.locator(".pb-filters-toggle").tap()
+	page.locator(".pb-filter-owner select").select_option("me")
+	page.locator(".pb-filters-count", has_text="1").wait_for(timeout=20000)
+	page.wait_for_timeout(800)
+	page.screenshot(path=os.path.join(DOCS, "board-phone-filters.png"))
+	page.locator(".pb-filters-toggle").tap()
+	page.locator(".pb-card").first.tap()
+	page.locator(".pb-panel .pb-panel-outcome[data-loaded]").wait_for(timeout=20000)
+	page.wait_for_timeout(500)
+	page.screenshot(path=os.path.join(DOCS, "board-phone-move-to.png"))
+	print("wrote board-phone.png, board-phone-filters.png, board-phone-move-to.png")
+	context.close()
+
+
 def main() -> None:
 	parser = argparse.ArgumentParser()
 	parser.add_argument("--site", default="pipeline.localhost")
@@ -145,6 +172,7 @@ def main() -> None:
 			print("wrote", filename)
 			context.close()
 		gate_shots(browser, args)
+		phone_shots(browser, args)
 		browser.close()
 
 
