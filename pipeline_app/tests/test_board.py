@@ -528,6 +528,7 @@ class TestKeptColumnsHttp(FrappeTestCase):
 
 		frappe.set_user("Administrator")
 		frappe.db.delete("User Permission", {"user": cls.restricted})
+		frappe.db.commit()  # purge_team starts with a rollback
 		purge_team(cls.team)
 		super().tearDownClass()
 
