@@ -1,6 +1,6 @@
 """Takes the README's screenshots of a demo site served at --url (Debian's Chromium, headless):
 the board with a card in its abandonment warning window, the Abandonment Preview, Forecast and Win
-Loss reports, a digest in the desk, the stage gates, and the board on a phone (390 by 844). It runs
+Loss reports, a digest in the desk, the stage gates, the board on a phone (390 by 844), the booking page and the appointment calendar. It runs
 the warning step and one digest on the site first, so run it on a demo site (`scripts/demo` or the
 benchmark's), not on one with real data.
 
@@ -132,6 +132,37 @@ def phone_shots(browser, args) -> None:
 	context.close()
 
 
+def booking_shots(browser, args) -> None:
+	"""The Appointments team's public booking page as a visitor sees it (a slot picked, the form
+	open), and the appointments in the desk's Calendar view (week)."""
+	from pipeline_app.demo import DEMO_BOOKING
+
+	team = frappe.get_doc("Pipeline Team", "Appointments")
+	if not team.booking_enabled:  # a demo made before the booking page
+		team.update(DEMO_BOOKING)
+		for member in team.members:
+			member.booking_host = 1
+		team.save(ignore_permissions=True)
+		frappe.db.commit()
+	context = browser.new_context(viewport={"width": 1100, "height": 900})
+	page = context.new_page()
+	page.goto(f"{args.url}/book/{team.booking_route}")
+	page.locator(".pipeline-booking-slot").nth(3).click()
+	page.locator(".pipeline-booking-form").wait_for(timeout=30000)
+	page.fill("#pb-first", "Sanne")
+	page.fill("#pb-email", "sanne@example.test")
+	page.wait_for_timeout(800)
+	page.screenshot(path=os.path.join(DOCS, "booking-page.png"), full_page=True)
+	context.close()
+	context, page = logged_in(browser, args, "anna")
+	page.goto(args.url + "/app/pipeline-appointment/view/calendar/default")
+	page.locator(".fc-event").first.wait_for(timeout=60000)
+	page.wait_for_timeout(1500)
+	page.screenshot(path=os.path.join(DOCS, "appointment-calendar.png"))
+	print("wrote booking-page.png, appointment-calendar.png")
+	context.close()
+
+
 def main() -> None:
 	parser = argparse.ArgumentParser()
 	parser.add_argument("--site", default="pipeline.localhost")
@@ -173,6 +204,7 @@ def main() -> None:
 			context.close()
 		gate_shots(browser, args)
 		phone_shots(browser, args)
+		booking_shots(browser, args)
 		browser.close()
 
 
