@@ -17,6 +17,7 @@ from frappe.utils.password import update_password
 from pipeline_app.board import RANK_GAP, bump_board_versions
 from pipeline_app.column_counts import insert as insert_column_counts
 from pipeline_app.funnel import end_stays_at_closing, get_team_stages, insert_stage_changes
+from pipeline_app.journey import journey_values
 
 DEMO_PASSWORD = "demo-pipeline"
 DEMO_DOMAIN = "demo.pipeline.test"
@@ -398,6 +399,8 @@ OPPORTUNITY_COLUMNS = [
 	"closed_on",
 	"weighted_amount",
 	"board_rank",
+	"stages_reached",
+	"closed_from_stage",
 	"creation",
 	"modified",
 	"owner",
@@ -471,6 +474,7 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 					outcome["closed_on"],
 					flt((values["amount"] or 0) * (outcome["stage"].probability or 0) / 100),
 					position * RANK_GAP,
+					*journey_values(outcome["stage"]),  # its history: one stage row, into its stage
 					created,
 					created,
 					"Administrator",

@@ -10,6 +10,7 @@ from frappe import _
 from frappe.utils import flt, getdate, now_datetime, today
 
 from pipeline_app.gates import check_stage_gates
+from pipeline_app.journey import set_journey
 
 OPEN, WON, LOST, ON_HOLD, ABANDONED = "Open", "Won", "Lost", "On Hold", "Abandoned"
 CLOSED_STATUSES = frozenset((WON, LOST, ABANDONED))
@@ -110,7 +111,7 @@ def get_team_stages(team: str) -> list[frappe._dict]:
 	# a constant statement: Frappe's query building cost more than the query (read on every save)
 	return frappe.db.sql(
 		"""select name, stage_name, stage_type, sequence, probability, color, required_fields,
-		allowed_next_stages, entry_roles, leads_only from `tabFunnel Stage`
+		allowed_next_stages, entry_roles, leads_only, reach_bit from `tabFunnel Stage`
 		where team = %s order by sequence asc, creation asc, name asc""",
 		team,
 		as_dict=True,
@@ -123,7 +124,10 @@ def first_stage(team: str, stage_type: str = OPEN) -> frappe._dict | None:
 
 def get_stage(stage: str) -> frappe._dict | None:
 	return frappe.db.get_value(
-		"Funnel Stage", stage, ["name", "team", "stage_name", "stage_type", "probability"], as_dict=True
+		"Funnel Stage",
+		stage,
+		["name", "team", "stage_name", "stage_type", "probability", "reach_bit"],
+		as_dict=True,
 	)
 
 
@@ -183,6 +187,7 @@ def apply_stage_rules(doc) -> None:
 
 	if stage_changed:
 		doc.probability = stage.probability
+	set_journey(doc, before, stage)  # the stages reached, for the reports (pipeline_app/journey.py)
 	check_stage_gates(doc, before, get_team_stages(doc.team))
 	_validate_outcome_fields(doc, before)
 	_validate_amount(doc)

@@ -6,6 +6,7 @@ from frappe import _
 from frappe.query_builder.functions import Max
 
 from pipeline_app.gates import validate_stage_gates
+from pipeline_app.journey import assign_reach_bit, forget_stage_reached, keep_reach_bit, mark_stage_reached
 from pipeline_app.scoped_document import TeamScopedDocument
 
 
@@ -25,6 +26,7 @@ class FunnelStage(TeamScopedDocument):
 		entry_roles: DF.SmallText | None
 		leads_only: DF.Check
 		probability: DF.Percent
+		reach_bit: DF.Int
 		required_fields: DF.SmallText | None
 		sequence: DF.Int
 		stage_name: DF.Data
@@ -58,6 +60,16 @@ class FunnelStage(TeamScopedDocument):
 			self.sequence = (highest or 0) + 10
 		self.validate_stage_type_change()
 		validate_stage_gates(self)
+		keep_reach_bit(self)
+
+	def before_insert(self):
+		assign_reach_bit(self)  # its bit in the opportunities' Stages Reached (pipeline_app/journey.py)
+
+	def after_insert(self):
+		mark_stage_reached(self)
+
+	def after_delete(self):
+		forget_stage_reached(self)
 
 	def validate_stage_type_change(self):
 		before = self.get_doc_before_save()

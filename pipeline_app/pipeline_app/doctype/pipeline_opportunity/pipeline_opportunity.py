@@ -24,6 +24,8 @@ SERVER_MANAGED_FIELDS = (
 	"follow_up_notified_for",
 	"board_rank",
 	"abandons_on",
+	"stages_reached",
+	"closed_from_stage",
 )
 
 
@@ -42,6 +44,7 @@ class PipelineOpportunity(TeamScopedDocument):
 
 		abandons_on: DF.Date | None
 		amount: DF.Currency
+		closed_from_stage: DF.Data | None
 		closed_on: DF.Datetime | None
 		contact: DF.Link | None
 		contact_email: DF.Data | None
@@ -78,6 +81,7 @@ class PipelineOpportunity(TeamScopedDocument):
 			"Other",
 		]
 		stage: DF.Link | None
+		stages_reached: DF.Int
 		status: DF.Literal["Open", "Won", "Lost", "On Hold", "Abandoned"]
 		team: DF.Link
 		title: DF.Data
@@ -143,8 +147,40 @@ def on_doctype_update():
 		["team", "status", "expected_close_date", "opportunity_owner", "amount", "weighted_amount"],
 		"forecast_index",
 	)
-	frappe.db.add_index("Pipeline Opportunity", ["team", "status", "closed_on"], "outcome_index")
-	# the opportunities created in a period (Funnel Conversion; covering)
+	# the outcomes of a period, covering (InnoDB keys hold at most 3,072 bytes, a varchar(140) 560 of
+	# them: the group keys are split over two): Win Loss by owner, source, interest or month and the
+	# Forecast's won months from the first, Win Loss by lost reason or stage lost from the second
 	frappe.db.add_index(
-		"Pipeline Opportunity", ["team", "creation", "status", "opportunity_owner"], "created_index"
+		"Pipeline Opportunity",
+		["team", "status", "closed_on", "creation", "amount", "opportunity_owner", "source", "interest"],
+		"closed_index",
+	)
+	frappe.db.add_index(
+		"Pipeline Opportunity",
+		[
+			"team",
+			"status",
+			"closed_on",
+			"creation",
+			"amount",
+			"opportunity_owner",
+			"lost_reason",
+			"closed_from_stage",
+		],
+		"closed_reason_index",
+	)
+	# the workspace's number cards, covering: a team's open amounts by currency (Open Value, Weighted
+	# Value, one team at a time) and its open ones with a follow-up (Follow-ups Due); the follow-ups of
+	# every team, for a reader of all of them
+	frappe.db.add_index(
+		"Pipeline Opportunity",
+		["team", "status", "currency", "amount", "weighted_amount", "follow_up_on"],
+		"open_value_index",
+	)
+	frappe.db.add_index("Pipeline Opportunity", ["status", "follow_up_on", "team"], "follow_up_index")
+	# the opportunities created in a period and the stages they reached (Funnel Conversion; covering)
+	frappe.db.add_index(
+		"Pipeline Opportunity",
+		["team", "creation", "status", "opportunity_owner", "stages_reached"],
+		"reached_index",
 	)

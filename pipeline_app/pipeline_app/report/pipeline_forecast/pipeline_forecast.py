@@ -3,8 +3,8 @@
 
 """A team's forecast by month: its open pipeline by expected close month, per owner (count, amount,
 and the amount weighted by probability), with what was won in each month shown apart (by the month it
-was won) and On Hold apart. Lost and Abandoned opportunities are never counted. Aggregated in SQL on
-the (team, status, expected_close_date) and (team, status, closed_on) indexes."""
+was won) and On Hold apart. Lost and Abandoned opportunities are never counted. Aggregated in SQL from
+two covering indexes, (team, status, expected_close_date, ...) and (team, status, closed_on, ...)."""
 
 import frappe
 from frappe import _
@@ -79,25 +79,28 @@ def get_forecast(team: str, from_date, to_date, owner: str | None = None) -> lis
 		"owner": owner,
 	}
 	owner_condition = "and opportunity_owner = %(owner)s" if owner else ""
-	# read from the covering index alone: MariaDB's estimate otherwise prefers the (team, status,
-	# closed_on) index and reads every row of the team (66 ms instead of 26 ms at 100k)
+	# read from the covering index alone: MariaDB's estimate otherwise prefers another index and
+	# reads every row of the team (66 ms instead of 26 ms at 100k). Grouped by day in the index's own
+	# order (status, expected_close_date, owner), so no temporary table or sort is needed (half the
+	# time at 100k): a few hundred rows, added up per month here
 	pipeline = frappe.db.sql(
 		f"""
-		select date_format(expected_close_date, '%%Y-%%m') as month, opportunity_owner, status,
+		select status, expected_close_date, opportunity_owner,
 			count(*) as count, sum(amount) as amount, sum(weighted_amount) as weighted_amount
 		from `tabPipeline Opportunity` force index (forecast_index)
 		where team = %(team)s and status in %(pipeline)s
 			and expected_close_date between %(from)s and %(to)s {owner_condition}
-		group by month, opportunity_owner, status
+		group by status, expected_close_date, opportunity_owner
 		""",
 		values,
 		as_dict=True,
 	)
+	# the won months from a covering index too (team, status, closed_on, ..., amount, owner)
 	won = frappe.db.sql(
 		f"""
 		select date_format(closed_on, '%%Y-%%m') as month, opportunity_owner,
 			count(*) as count, sum(amount) as amount
-		from `tabPipeline Opportunity`
+		from `tabPipeline Opportunity` force index (closed_index)
 		where team = %(team)s and status = %(won)s
 			and closed_on between %(from)s and %(to_end)s {owner_condition}
 		group by month, opportunity_owner
@@ -118,7 +121,7 @@ def get_forecast(team: str, from_date, to_date, owner: str | None = None) -> lis
 		return rows[(month, owner)]
 
 	for group in pipeline:
-		row = row_for(group.month, group.opportunity_owner)
+		row = row_for(str(group.expected_close_date)[:7], group.opportunity_owner)
 		if group.status == OPEN:
 			row["open_count"] += group.count
 			row["open_amount"] += flt(group.amount)
