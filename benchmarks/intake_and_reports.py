@@ -42,6 +42,11 @@ def main() -> None:
 	parser = argparse.ArgumentParser()
 	parser.add_argument("--site", default="pipeline-big.localhost")
 	parser.add_argument("--user", default="carla@demo.pipeline.test")
+	parser.add_argument(
+		"--manager",
+		default="manager@demo.pipeline.test",
+		help="a Pipeline Manager (reads every team): the number cards are timed for them too",
+	)
 	parser.add_argument("--samples", type=int, default=20)
 	parser.add_argument("--target", type=int, help="p95 target (ms) for the reports, cards and chart")
 	args = parser.parse_args()
@@ -53,6 +58,7 @@ def main() -> None:
 	from frappe.utils import add_months, today
 
 	from pipeline_app.automation.conversations import record_message
+	from pipeline_app.funnel import get_team_stages
 	from pipeline_app.pipeline_app.dashboard_chart_source.pipeline_forecast.pipeline_forecast import (
 		get as get_forecast_chart,
 	)
@@ -65,11 +71,15 @@ def main() -> None:
 	from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel_conversion import (
 		execute as execute_conversion,
 	)
+	from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel_conversion import (
+		get_depths_from_history,
+	)
 	from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
 	from pipeline_app.pipeline_app.report.pipeline_win_loss.pipeline_win_loss import GROUPS
 	from pipeline_app.pipeline_app.report.pipeline_win_loss.pipeline_win_loss import (
 		execute as execute_win_loss,
 	)
+	from pipeline_app.reporting import validate_team_filters
 	from pipeline_app.teams import get_user_teams
 
 	frappe.set_user(args.user)
@@ -113,6 +123,17 @@ def main() -> None:
 		timed(lambda: execute_conversion({"team": team}), max(5, args.samples // 4)),
 		target=True,
 	)
+	# the same figures read from every opportunity's stage history, as the report did before it
+	# read Stages Reached (pipeline_app/journey.py): the figure it was measured at
+	conversion_filters = frappe._dict(team=team)
+	validate_team_filters(conversion_filters)
+	report(
+		"  the same from the stage history (before issue 10)",
+		timed(
+			lambda: get_depths_from_history(team, get_team_stages(team), conversion_filters),
+			max(3, args.samples // 8),
+		),
+	)
 	report(
 		"Forecast report, this month + 5 (execute)",
 		timed(lambda: execute_forecast({"team": team}), args.samples),
@@ -148,14 +169,26 @@ def main() -> None:
 		),
 		target=True,
 	)
-	for name in ("Pipeline Open Opportunities", "Pipeline Open Value", "Pipeline Weighted Value"):
-		card = frappe.get_doc("Number Card", name)
-		if card.type == "Custom":  # the card's own method, as the widget calls it
-			method = frappe.get_attr(card.method)
-			run = lambda method=method, card=card: method(filters=card.filters_json)  # noqa: E731
-		else:
-			run = lambda card=card: get_result(card.as_dict(), json.loads(card.filters_json))  # noqa: E731
-		report(f"number card {name!r}", timed(run, args.samples), target=True)
+	cards = (
+		"Pipeline Open Opportunities",
+		"Pipeline Follow-ups Due",
+		"Pipeline Open Value",
+		"Pipeline Weighted Value",
+	)
+	readers = [(args.user, "")]
+	if args.manager and frappe.db.exists("User", args.manager):
+		readers.append((args.manager, ", as a manager (every team)"))
+	for user, who in readers:
+		frappe.set_user(user)
+		for name in cards:
+			card = frappe.get_doc("Number Card", name)
+			if card.type == "Custom":  # the card's own method, as the widget calls it
+				method = frappe.get_attr(card.method)
+				run = lambda method=method, card=card: method(filters=card.filters_json)  # noqa: E731
+			else:
+				run = lambda card=card: get_result(card.as_dict(), json.loads(card.filters_json))  # noqa: E731
+			report(f"number card {name!r}{who}", timed(run, args.samples), target=True)
+	frappe.set_user(args.user)
 	report(
 		"chart 'Pipeline Open by Stage'",
 		timed(lambda: get_chart(chart_name="Pipeline Open by Stage", filters={"team": team}), args.samples),
