@@ -126,6 +126,14 @@ def doctype_filter_fields() -> list:
 	]
 
 
+def doctype_filter_info() -> list[dict]:
+	"""The doctype filters as the page draws them (the get_board answer and the desk's boot)."""
+	return [
+		{"fieldname": df.fieldname, "label": _(df.label), "fieldtype": df.fieldtype, "options": df.options}
+		for df in doctype_filter_fields()
+	]
+
+
 def doctype_filter_value(df, value):
 	"""A doctype filter's value, checked against its field: an option of a Select, an existing record
 	of a Link, 0/1 for a Check, a date, a number; text otherwise."""
@@ -444,15 +452,7 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 		"page_size": page_size(),
 		"filter_keys": FILTER_KEYS,
 		# the administrator's In Standard Filter fields, filtered by fieldname like the built-in ones
-		"doctype_filters": [
-			{
-				"fieldname": df.fieldname,
-				"label": _(df.label),
-				"fieldtype": df.fieldtype,
-				"options": df.options,
-			}
-			for df in doctype_filter_fields()
-		],
+		"doctype_filters": doctype_filter_info(),
 		"active_statuses": ACTIVE_STATUSES,
 		"server_time": frappe.utils.now(),
 	}
@@ -498,15 +498,7 @@ def client_constants() -> dict:
 	return {
 		"filter_keys": FILTER_KEYS,
 		# the administrator's In Standard Filter fields, filtered by fieldname like the built-in ones
-		"doctype_filters": [
-			{
-				"fieldname": df.fieldname,
-				"label": _(df.label),
-				"fieldtype": df.fieldtype,
-				"options": df.options,
-			}
-			for df in doctype_filter_fields()
-		],
+		"doctype_filters": doctype_filter_info(),
 		"active_statuses": ACTIVE_STATUSES,
 		"first_screen": FIRST_SCREEN,
 		"page_size": page_size(),
