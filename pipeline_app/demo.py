@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 
 import frappe
-from frappe.utils import add_days, add_to_date, flt, now_datetime, today
+from frappe.utils import add_days, add_to_date, flt, get_datetime, getdate, now_datetime, today
 from frappe.utils.password import update_password
 
 from pipeline_app.board import RANK_GAP, bump_board_versions
@@ -99,6 +99,9 @@ SUBJECTS = (
 	"Renewal",
 )
 SOURCES = ("Ad", "Website", "Chat", "Phone", "Email", "Referral", "Database Reactivation", "Event")
+# the demo's history: what closed did so over the past year, what is open came in recently
+HISTORY_DAYS = 365
+OPEN_DAYS = 60  # how far back an open one may come from when its team abandons none
 
 
 def user_email(name: str) -> str:
@@ -199,6 +202,7 @@ def _make_teams() -> list[dict]:
 				"members": [user_email(m) for m in members],
 				"amounts": amounts,
 				"currency": currency,
+				"abandon_days": frappe.db.get_value("Pipeline Team", name, "abandon_after_days") or 0,
 			}
 		)
 	return teams
@@ -286,7 +290,7 @@ def _pick_outcome(rng: random.Random, team: dict, reasons: list[str]) -> dict:
 	stages = team["stages"]
 	open_stages = [s for s in stages if s.stage_type == "Open"]
 	roll = rng.random()
-	outcome = {"lost_reason": None, "on_hold_until": None, "closed_on": None}
+	outcome = {"lost_reason": None, "on_hold_until": None}
 	if roll < 0.15 and any(s.stage_type == "Won" for s in stages):
 		stage, status = next(s for s in stages if s.stage_type == "Won"), "Won"
 	elif roll < 0.28 and any(s.stage_type == "Lost" for s in stages):
@@ -299,9 +303,22 @@ def _pick_outcome(rng: random.Random, team: dict, reasons: list[str]) -> dict:
 		stage, status = rng.choice(open_stages[:3]), "Abandoned"
 	else:
 		stage, status = rng.choice(open_stages), "Open"
-	if status in ("Won", "Lost", "Abandoned"):
-		outcome["closed_on"] = add_to_date(now_datetime(), days=-rng.randint(0, 90))
 	return {"stage": stage, "status": status, **outcome}
+
+
+def _timeline(rng: random.Random, team: dict, status: str) -> tuple:
+	"""When an opportunity of `status` came in and when it closed (None while it has not), so the
+	demo's history reads as a year of work: closed ones came in over the past year and closed days
+	or weeks later, never after now; open ones came in recently, on the hold ones a little earlier,
+	and none has been silent longer than its team abandons after (the nightly job would close it)."""
+	now, abandon_days = now_datetime(), team.get("abandon_days") or 0
+	if status in ("Open", "On Hold"):
+		days = (abandon_days or OPEN_DAYS) - 1 if status == "Open" else 120
+		return add_to_date(now, days=-rng.randint(0, days), minutes=-rng.randint(0, 600)), None
+	created = add_to_date(now, days=-rng.randint(20, HISTORY_DAYS), minutes=-rng.randint(0, 600))
+	took = rng.randint(abandon_days + 1, abandon_days + 20) if status == "Abandoned" and abandon_days else 0
+	closed = add_to_date(created, days=took or rng.randint(1, 60), hours=rng.randint(0, 8))
+	return created, min(closed, add_to_date(now, hours=-1))
 
 
 def _base_values(rng: random.Random, team: dict, contact: str) -> dict:
@@ -327,31 +344,118 @@ def _opportunities_by_api(rng, teams, contacts, reasons, count: int):
 		team = teams[i % len(teams)]
 		values = _base_values(rng, team, rng.choice(contacts))
 		outcome = _pick_outcome(rng, team, reasons)
+		created, closed = _timeline(rng, team, outcome["status"])
+		if closed:
+			values["expected_close_date"] = getdate(closed)
+		began = now_datetime()
 		doc = frappe.get_doc({"doctype": "Pipeline Opportunity", **values})
 		first_open = next(s for s in team["stages"] if s.stage_type == "Open")
 		doc.stage = first_open.name
 		doc.insert(ignore_permissions=True)
-		if outcome["status"] == "Open" and outcome["stage"].name == first_open.name:
-			continue
-		doc.stage = outcome["stage"].name
-		doc.lost_reason = outcome["lost_reason"]
-		if outcome["status"] in ("On Hold", "Abandoned"):
-			doc.save(ignore_permissions=True)
-			doc.status, doc.on_hold_until = outcome["status"], outcome["on_hold_until"]
-		doc.save(ignore_permissions=True)
+		inserted = now_datetime()
+		_make_its_history(rng, team, doc, outcome, first_open)
+		worked_until = closed or add_to_date(created, seconds=rng.randint(0, _seconds_since(created)))
 		if team["name"] == "Appointments":
-			_appointment_for(rng, doc)
+			_appointment_for(rng, doc, (created, worked_until))
+		_backdate(doc.name, (began, inserted, now_datetime()), (created, worked_until), closed)
 
 
-def _appointment_for(rng, doc):
+def _make_its_history(rng, team, doc, outcome, first_open) -> None:
+	"""Moves a new opportunity (in its team's first stage) to the stage and status of `outcome`."""
+	if outcome["status"] == "Open" and outcome["stage"].name == first_open.name:
+		return
+	doc.stage = outcome["stage"].name
+	doc.lost_reason = outcome["lost_reason"]
+	if outcome["status"] in ("On Hold", "Abandoned"):
+		doc.save(ignore_permissions=True)
+		doc.status, doc.on_hold_until = outcome["status"], outcome["on_hold_until"]
+	doc.save(ignore_permissions=True)
+
+
+def _seconds_since(when) -> int:
+	return max(0, int((now_datetime() - get_datetime(when)).total_seconds()))
+
+
+# what else the document API wrote about an opportunity: (table, its link to the opportunity)
+HISTORY_TABLES = (
+	("Version", "ref_doctype = 'Pipeline Opportunity' and docname = %(name)s"),
+	("Comment", "reference_doctype = 'Pipeline Opportunity' and reference_name = %(name)s"),
+	("ToDo", "reference_type = 'Pipeline Opportunity' and reference_name = %(name)s"),
+)
+
+
+def _backdate(name: str, written: tuple, happened: tuple, closed) -> None:
+	"""Moves what the document API wrote about opportunity `name` (inserted before `written[1]`,
+	done by `written[2]`, from `written[0]`) into the demo's year: it came in at `happened[0]`, each
+	later save of its history at even steps up to `happened[1]`, its closing at `closed`; stays end
+	when the next begins; versions, comments and assignments keep their order within that span."""
+	began, inserted, done = (get_datetime(t) for t in written)
+	start, end = (get_datetime(t) for t in happened)
+	rows = frappe.get_all(
+		"Pipeline Stage Change",
+		filters={"opportunity": name},
+		fields=["name", "change_type", "to_value", "changed_on", "left_on"],
+		order_by="changed_on asc, creation asc",
+	)
+	saves = sorted({row.changed_on for row in rows if row.changed_on > inserted})  # one time per save
+	at = {
+		when: add_to_date(start, seconds=(end - start).total_seconds() * i / len(saves))
+		for i, when in enumerate(saves, 1)
+	}
+	status = frappe.db.get_value("Pipeline Opportunity", name, "status")
+	closing = next((r for r in reversed(rows) if r.change_type == "Status" and r.to_value == status), None)
+	stays = [row for row in rows if row.change_type == "Stage"]
+	for row in rows:
+		row.new = at.get(row.changed_on, start)
+		if closed and (row is closing or row.new > closed):
+			row.new = closed
+	for row, following in zip(stays, [*stays[1:], None], strict=True):
+		row.left = None if not row.left_on else (following.new if following else closed or end)
+	for row in rows:
+		frappe.db.set_value(
+			"Pipeline Stage Change",
+			row.name,
+			{
+				"changed_on": row.new,
+				"left_on": getattr(row, "left", row.left_on),
+				"creation": row.new,
+				"modified": row.new,
+			},
+			update_modified=False,
+		)
+	frappe.db.sql(
+		"""update `tabPipeline Opportunity` set creation = %(start)s, modified = %(end)s,
+			closed_on = %(closed)s, last_activity_on = if(last_activity_on is null, null, %(end)s)
+		where name = %(name)s""",
+		{"name": name, "start": start, "end": end, "closed": closed},
+	)
+	span = max((done - began).total_seconds(), 1e-6)
+	values = {
+		"name": name,
+		"t0": began,
+		"start": start,
+		"end": end,
+		"k": (end - start).total_seconds() / span,
+	}
+	moved = ", ".join(
+		f"`{column}` = least(%(end)s, timestampadd(microsecond,"
+		f" round(timestampdiff(microsecond, %(t0)s, `{column}`) * %(k)s), %(start)s))"
+		for column in ("creation", "modified")
+	)
+	for doctype, condition in HISTORY_TABLES:
+		frappe.db.sql(f"update `tab{doctype}` set {moved} where {condition}", values)
+
+
+def _appointment_for(rng, doc, worked: tuple):
 	stage_name = frappe.db.get_value("Funnel Stage", doc.stage, "stage_name")
 	status = {"No Show": "No Show", "Cancel": "Cancelled", "Won": "Completed"}.get(stage_name)
 	if stage_name not in ("Call before intake", "Intake") and not status:
 		return
-	starts = add_to_date(
-		now_datetime(),
-		days=rng.randint(-5, 10) if not status else -rng.randint(1, 10),
-		hours=rng.randint(1, 8),
+	# one that happened (no show, cancelled, held) did so while its opportunity was worked on
+	starts = (
+		add_to_date(worked[0], seconds=rng.randint(0, int((worked[1] - worked[0]).total_seconds())))
+		if status
+		else add_to_date(now_datetime(), days=rng.randint(-5, 10), hours=rng.randint(1, 8))
 	)
 	appointment = frappe.get_doc(
 		{
@@ -448,7 +552,7 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 			)
 			values = _base_values(rng, team, contact.name or "Demo contact")
 			outcome = _pick_outcome(rng, team, reasons)
-			created = add_to_date(now_datetime(), days=-rng.randint(0, 180), minutes=-rng.randint(0, 600))
+			created, closed = _timeline(rng, team, outcome["status"])
 			rows.append(
 				(
 					name,
@@ -467,22 +571,27 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 					values["source"],
 					values["interest"],
 					values["follow_up_on"],
-					values["expected_close_date"],
+					getdate(closed) if closed else values["expected_close_date"],
 					values["description"],
 					outcome["lost_reason"],
 					outcome["on_hold_until"],
-					outcome["closed_on"],
+					closed,
 					flt((values["amount"] or 0) * (outcome["stage"].probability or 0) / 100),
 					position * RANK_GAP,
 					*journey_values(outcome["stage"]),  # its history: one stage row, into its stage
 					created,
-					created,
+					closed or created,
 					"Administrator",
 					"Administrator",
 				)
 			)
-			for change_type, to_value in (("Stage", outcome["stage"].name), ("Status", outcome["status"])):
-				changes.append((name, team["name"], change_type, None, to_value, "Administrator", created))
+			# it came into its stage when it came in; its status is what its closing made it
+			changes.append(
+				(name, team["name"], "Stage", None, outcome["stage"].name, "Administrator", created)
+			)
+			changes.append(
+				(name, team["name"], "Status", None, outcome["status"], "Administrator", closed or created)
+			)
 		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
 		record_column_rows(rows)
 		insert_stage_changes(changes)

@@ -1,13 +1,26 @@
-"""The demo tells the truth: its site's country, time zone and currency agree with its teams, and
-the team whose funnel is about appointments publishes a valid booking page."""
+"""The demo tells the truth: its site's country, time zone and currency agree with its teams, the
+team whose funnel is about appointments publishes a valid booking page, and its history reads as a
+year of work."""
+
+import random
+from unittest.mock import patch
 
 import frappe
 from frappe.geo.country_info import get_country_info
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import random_string
+from frappe.utils import add_days, getdate, now_datetime, random_string
 
-from pipeline_app.demo import DEMO_BOOKING, DEMO_LOCALE, DEMO_TEAMS
-from pipeline_app.tests.factories import make_team, make_user, purge_team
+from pipeline_app.automation.abandonment import abandon_team
+from pipeline_app.demo import (
+	DEMO_BOOKING,
+	DEMO_LOCALE,
+	DEMO_TEAMS,
+	HISTORY_DAYS,
+	_bulk_opportunities,
+	_opportunities_by_api,
+)
+from pipeline_app.funnel import get_team_stages
+from pipeline_app.tests.factories import make_contact, make_team, make_user, purge_team
 
 
 class TestDemoTruth(FrappeTestCase):
@@ -27,3 +40,96 @@ class TestDemoTruth(FrappeTestCase):
 		team.members[0].booking_host = 1
 		team.save(ignore_permissions=True)  # validate_booking_settings accepts it
 		self.assertEqual(len(team.booking_hours), 5)
+
+
+class TestDemoHistory(FrappeTestCase):
+	"""The demo's won / lost / abandoned history is spread over the past year, each closed after it came
+	in and never in the future; what is open came in recently, none silent past its team's abandonment
+	(the nightly job would close it the first night); the document API's rows tell the same dates."""
+
+	def setUp(self):  # each test's work goes with its rollback (conftest)
+		seller = make_user()
+		self.team = make_team(members=[seller], abandon_after_days=30).name
+		team = {
+			"name": self.team,
+			"stages": get_team_stages(self.team),
+			"members": [seller],
+			"amounts": 1,
+			"currency": "EUR",
+			"abandon_days": 30,
+		}
+		contacts = [make_contact() for _ in range(5)]
+		reasons = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=3)
+		# as the demo runs: no mail; versions written (Frappe skips them in tests); no commit per batch
+		with (
+			patch.dict(frappe.flags, {"mute_emails": True, "in_test": False}),
+			patch.object(frappe.db, "commit"),
+		):
+			_opportunities_by_api(random.Random(3), [team], contacts, reasons, 40)
+			_bulk_opportunities(random.Random(4), [team], contacts, reasons, 400)
+
+	def opportunities(self):
+		return frappe.get_all(
+			"Pipeline Opportunity",
+			filters={"team": self.team},
+			fields=["name", "status", "creation", "modified", "closed_on", "expected_close_date"],
+		)
+
+	def test_closed_ones_spread_over_the_year_and_closed_after_they_came_in(self):
+		now = now_datetime()
+		closed = [row for row in self.opportunities() if row.status in ("Won", "Lost", "Abandoned")]
+		self.assertGreater(len(closed), 60)
+		for row in closed:
+			self.assertLess(row.creation, row.closed_on, row.name)
+			self.assertLessEqual(row.closed_on, now, row.name)
+			self.assertGreaterEqual(row.creation, add_days(now, -HISTORY_DAYS - 1), row.name)
+			self.assertEqual(getdate(row.expected_close_date), getdate(row.closed_on), row.name)
+		months = {(row.closed_on.year, row.closed_on.month) for row in closed}
+		self.assertGreaterEqual(len(months), 11)  # a believable year, not one week
+		self.assertGreater((max(r.creation for r in closed) - min(r.creation for r in closed)).days, 250)
+
+	def test_open_ones_came_in_within_their_teams_abandonment(self):
+		now = now_datetime()
+		open_ones = [row for row in self.opportunities() if row.status == "Open"]
+		self.assertGreater(len(open_ones), 100)
+		for row in open_ones:
+			self.assertIsNone(row.closed_on)
+			self.assertLess((now - row.creation).days, 30, row.name)
+		with patch.object(frappe.db, "commit"):
+			self.assertEqual(abandon_team(self.team, 30), 0)  # the first night abandons none
+
+	def test_the_history_rows_tell_the_same_dates(self):
+		rows = self.opportunities()
+		self.assertEqual(len(rows), 440)
+		self.assertGreater(
+			frappe.db.count(
+				"Version", {"ref_doctype": "Pipeline Opportunity", "docname": ("in", [r.name for r in rows])}
+			),
+			20,
+		)
+		for row in rows:
+			changes = frappe.get_all(
+				"Pipeline Stage Change",
+				filters={"opportunity": row.name},
+				fields=["change_type", "to_value", "changed_on", "left_on"],
+				order_by="changed_on asc",
+			)
+			self.assertTrue(changes, row.name)
+			self.assertEqual(changes[0].changed_on, row.creation, row.name)
+			last = row.closed_on or now_datetime()
+			for change in changes:
+				self.assertLessEqual(change.changed_on, last, row.name)
+				if change.left_on:
+					self.assertGreaterEqual(change.left_on, change.changed_on, row.name)
+					self.assertLessEqual(change.left_on, last, row.name)
+			if row.closed_on:
+				status = [c for c in changes if c.change_type == "Status"][-1]
+				self.assertEqual((status.to_value, status.changed_on), (row.status, row.closed_on), row.name)
+			versions = frappe.get_all(
+				"Version",
+				filters={"ref_doctype": "Pipeline Opportunity", "docname": row.name},
+				pluck="creation",
+			)
+			for created in versions:  # the document API's edits happened in the demo's time too
+				self.assertGreaterEqual(created, row.creation, row.name)
+				self.assertLessEqual(created, last, row.name)

@@ -13,7 +13,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, now_datetime, today
 
 from pipeline_app.automation.abandonment import abandon_team
-from pipeline_app.demo import _bulk_opportunities
+from pipeline_app.demo import HISTORY_DAYS, _bulk_opportunities
 from pipeline_app.funnel import get_team_stages
 from pipeline_app.journey import MAX_REACH_BIT
 from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel_conversion import (
@@ -220,7 +220,7 @@ class TestFunnelConversionFromStagesReached(JourneyCase):
 		contacts = [make_contact() for _ in range(3)]
 		with no_commits():
 			_bulk_opportunities(random.Random(5), [team], contacts, [lost_reason()], 200)
-		rows, summary = self.figures(from_date=add_days(today(), -200))  # the demo's 180 days
+		rows, summary = self.figures(from_date=add_days(today(), -HISTORY_DAYS - 1))  # the demo's year
 		self.assertEqual(summary[0]["value"], frappe.db.count("Pipeline Opportunity", {"team": self.team}))
 		self.assertTrue(all(row["reached"] for row in rows))
 		self.stage_lost_from()
