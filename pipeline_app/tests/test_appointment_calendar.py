@@ -149,3 +149,61 @@ def test_the_calendar_view_shows_the_teams_appointments(browser):  # noqa: F811 
 	finally:
 		context.close()
 		purge_team(team)
+
+
+@pytest.mark.browser
+def test_an_empty_slot_makes_an_appointment_at_its_time(browser):  # noqa: F811 (the browser fixture)
+	"""Selecting an empty slot of next week (10:00 to 11:00) opens a new appointment with that time
+	that asks for its opportunity; choosing one and saving stores the slot's time."""
+	from pipeline_app.demo import skip_setup_wizard
+
+	skip_setup_wizard()
+	suffix = random_string(6).lower()
+	seller = make_user(f"calendar.slot.{suffix}@pipeline.test")
+	team = make_team(f"Calendar slot {suffix}", members=[seller], template="Appointment funnel").name
+	opportunity = make_opportunity(team, title=f"Slot deal {suffix}", contact=make_contact())
+	frappe.db.commit()
+	page = logged_in_page(browser, seller, "/app/home", viewport=(1400, 1000))
+	page.evaluate("localStorage.setItem('cal_defaultView', 'agendaWeek')")
+	page.goto(page.url.split("/app/")[0] + "/app/pipeline-appointment/view/calendar")
+	errors = page.errors
+	try:
+		page.locator(".fc-agendaWeek-button").first.wait_for(timeout=30000)
+		page.locator(".fc-next-button").first.click()  # next week: every slot is in the future
+		day = page.locator(".fc-day-header[data-date]").nth(2)
+		date = day.get_attribute("data-date")
+		column = day.bounding_box()
+		ten, eleven = (
+			page.locator(f'.fc-slats tr[data-time="{time}"]').bounding_box()
+			for time in ("10:00:00", "10:30:00")
+		)
+		x = column["x"] + column["width"] / 2
+		page.mouse.move(x, ten["y"] + 5)
+		page.mouse.down()
+		page.mouse.move(x, eleven["y"] + 5, steps=8)
+		page.mouse.up()
+		page.wait_for_url("**/app/pipeline-appointment/new-pipeline-appointment-*", timeout=15000)
+		starts = page.evaluate("() => cur_frm.doc.starts_at")
+		ends = page.evaluate("() => cur_frm.doc.ends_at")
+		assert str(get_datetime(starts)) == f"{date} 10:00:00", starts
+		assert str(get_datetime(ends)) == f"{date} 11:00:00", ends
+		field = page.locator('.frappe-control[data-fieldname="opportunity"] input')
+		field.wait_for(state="visible", timeout=10000)
+		assert field.is_visible()
+		page.evaluate(f"() => cur_frm.set_value('opportunity', '{opportunity.name}')")
+		page.wait_for_function("() => cur_frm.doc.team", timeout=10000)
+		page.keyboard.press("Control+s")
+		page.wait_for_function("() => !cur_frm.is_new()", timeout=15000)
+		frappe.db.rollback()
+		stored = frappe.get_all(
+			"Pipeline Appointment",
+			filters={"opportunity": opportunity.name},
+			fields=["starts_at", "ends_at", "status"],
+		)
+		assert [(str(r.starts_at), str(r.ends_at), r.status) for r in stored] == [
+			(f"{date} 10:00:00", f"{date} 11:00:00", "Scheduled")
+		]
+		assert not errors, errors
+	finally:
+		page.context.close()
+		purge_team(team)
