@@ -126,6 +126,19 @@ def doctype_filter_fields() -> list:
 	]
 
 
+def shared_filter_fields() -> list[str]:
+	"""The doctype filters every reader of an opportunity may read (permission level 0): realtime
+	cards carry their values (a board filtered by a higher level one reloads on an event instead)."""
+	return [
+		df.fieldname
+		for df in frappe.get_meta("Pipeline Opportunity").fields
+		if df.in_standard_filter
+		and df.fieldtype in DOCTYPE_FILTER_TYPES
+		and df.fieldname not in BUILT_IN_FILTER_FIELDS
+		and not df.permlevel
+	]
+
+
 def doctype_filter_info() -> list[dict]:
 	"""The doctype filters as the page draws them (the get_board answer and the desk's boot)."""
 	return [

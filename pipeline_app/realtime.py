@@ -15,7 +15,7 @@ from functools import partial
 import frappe
 from frappe.realtime import emit_via_redis, get_user_room
 
-from pipeline_app.board import bump_board_versions
+from pipeline_app.board import bump_board_versions, shared_filter_fields
 from pipeline_app.cards import card_from_doc
 from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
@@ -253,6 +253,15 @@ def send_held_list_update(doc, method=None) -> None:
 		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
 
 
+def realtime_card(doc) -> dict:
+	"""The card as an event carries it: with the values of the doctype filters every reader may read,
+	so that a board filtered by one of them matches the card as the server would."""
+	card = card_from_doc(doc, documents=False)
+	for fieldname in shared_filter_fields():
+		card.setdefault(fieldname, doc.get(fieldname))
+	return card
+
+
 def publish_opportunity(doc, action: str = "update") -> None:
 	"""A card was created, changed or deleted: tell the boards of whoever may read it. When the
 	opportunity left a team, that team's readers only learn that the card left."""
@@ -262,8 +271,8 @@ def publish_opportunity(doc, action: str = "update") -> None:
 		bump_board_versions(before.team, [before.stage])
 	if frappe.flags.in_patch or frappe.flags.in_install:
 		return
-	previous = card_from_doc(before, documents=False) if before is not None else None
-	card = None if action == "delete" else card_from_doc(doc, documents=False)
+	previous = realtime_card(before) if before is not None else None
+	card = None if action == "delete" else realtime_card(doc)
 	readers = readers_of(doc)
 	# the save's list_update, sent right after (notify_readers), goes to the same readers
 	doc.flags.pipeline_readers = readers
@@ -285,7 +294,7 @@ def publish_opportunity_names(names) -> None:
 			"action": "update",
 			"name": doc.name,
 			"team": doc.team,
-			"card": card_from_doc(doc, documents=False),
+			"card": realtime_card(doc),
 			"previous": None,
 		}
 		emit_card(message, readers_of(doc))

@@ -3,10 +3,39 @@
 
 // the filters get_board takes and the statuses it shows unless filtered (pipeline_app/board.py,
 // through the desk's boot: pipeline_app/boot.py)
-export const filter_keys = () => frappe.boot.pipeline_board.filter_keys;
+const built_in_keys = () => frappe.boot.pipeline_board.filter_keys;
 const active_statuses = () => frappe.boot.pipeline_board.active_statuses;
 const VIEWS_KEY = "pipeline_board_views";
 const DOCTYPE = "Pipeline Opportunity";
+const NUMBER_TYPES = ["Check", "Int", "Float", "Currency", "Percent"];
+
+// The administrator's In Standard Filter fields (board.doctype_filter_info): known from the boot
+// before the first load, then from each get_board answer (a field added since the desk loaded).
+let doctype_fields = null;
+
+export function doctype_filters() {
+	return doctype_fields || frappe.boot.pipeline_board.doctype_filters || [];
+}
+
+export function set_doctype_filters(fields) {
+	doctype_fields = fields || [];
+}
+
+// every filter get_board takes: its own keys, then the doctype's fields by fieldname
+export function filter_keys() {
+	return [...built_in_keys(), ...doctype_filters().map((df) => df.fieldname)];
+}
+
+// A card against a doctype filter, compared as the server compares (equal value). A card without
+// the field came in the answer to this very filter (the server filtered it); realtime cards carry
+// every level-0 filter field, and a board filtered by a field of a higher level reloads instead
+// (store.js on_event).
+function matches_field(card, df, wanted) {
+	if (!(df.fieldname in card)) return true;
+	const value = card[df.fieldname];
+	if (NUMBER_TYPES.includes(df.fieldtype)) return Number(value || 0) === Number(wanted);
+	return String(value ?? "") === String(wanted);
+}
 
 export function from_url() {
 	const params = new URLSearchParams(window.location.search);
@@ -22,7 +51,8 @@ export function to_url(team, filters) {
 	const params = new URLSearchParams();
 	if (team) params.set("team", team);
 	for (const key of filter_keys()) {
-		if (filters[key]) params.set(key, filters[key]);
+		const value = filters[key];
+		if (value !== undefined && value !== null && value !== "") params.set(key, value);
 	}
 	const query = params.toString();
 	const url = window.location.pathname + (query ? `?${query}` : "");
@@ -63,6 +93,11 @@ export function matches(card, filters, user) {
 			(field) => fold(card[field]).includes(needle)
 		);
 		if (!found) return false;
+	}
+	for (const df of doctype_filters()) {
+		const wanted = filters[df.fieldname];
+		if (wanted === undefined || wanted === null || wanted === "") continue;
+		if (!matches_field(card, df, wanted)) return false;
 	}
 	return true;
 }

@@ -3,7 +3,7 @@
 // right by undoing the contribution of the card's last known state before adding the new one.
 
 import { get, post, Conflict } from "./api";
-import { matches } from "./filters";
+import { doctype_filters, matches, set_doctype_filters } from "./filters";
 
 export function compare_cards(a, b) {
 	const ra = a.board_rank ?? 0;
@@ -63,6 +63,7 @@ export class BoardStore {
 		this.filters = data.filters;
 		this.users = data.users;
 		this.page_size = data.page_size;
+		set_doctype_filters(data.doctype_filters);
 		this.known = new Map();
 		this.columns = data.columns.map((column) => {
 			column.cards.forEach((card) => this.known.set(card.name, card));
@@ -152,6 +153,15 @@ export class BoardStore {
 		this.emit({ type: "cards", stages: [...touched], name });
 	}
 
+	// A realtime card carries the doctype filter fields of permission level 0 only
+	lacks_filtered_field(card) {
+		if (!card) return false;
+		return doctype_filters().some(
+			({ fieldname }) =>
+				![undefined, null, ""].includes(this.filters[fieldname]) && !(fieldname in card)
+		);
+	}
+
 	counts(card) {
 		return card.team === this.team && matches(card, this.filters, frappe.session.user);
 	}
@@ -176,6 +186,10 @@ export class BoardStore {
 		const concerns =
 			event.team === this.team || (event.previous && event.previous.team === this.team);
 		if (!concerns && !this.known.has(event.name)) return;
+		if (this.lacks_filtered_field(event.card) || this.lacks_filtered_field(event.previous)) {
+			this.emit({ type: "stale" }); // filtered by a field the event does not carry: ask again
+			return;
+		}
 		this.apply_card(event.name, event.card, event.previous);
 	}
 

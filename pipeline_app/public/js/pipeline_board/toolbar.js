@@ -126,7 +126,52 @@ export class BoardToolbar {
 
 	// The filters the board shows, counted as the URL and saved views hold them
 	active_filter_count() {
-		return filter_utils.filter_keys().filter((key) => this.board.filters[key]).length;
+		return filter_utils.filter_keys().filter((key) => is_set(this.board.filters[key])).length;
+	}
+
+	// A control per doctype filter (In Standard Filter fields, custom ones included), before the
+	// saved views; made when the board first lists the field, hidden when it is no longer listed.
+	show_doctype_fields() {
+		const listed = new Set();
+		for (const df of filter_utils.doctype_filters()) {
+			listed.add(df.fieldname);
+			if (!this.fields[df.fieldname]) this.add_doctype_field(df);
+			this.fields[df.fieldname].$wrapper.toggle(true);
+		}
+		for (const fieldname of this.doctype_fieldnames || []) {
+			if (!listed.has(fieldname)) this.fields[fieldname].$wrapper.toggle(false);
+		}
+		this.doctype_fieldnames = [...new Set([...(this.doctype_fieldnames || []), ...listed])];
+	}
+
+	add_doctype_field(df) {
+		const label = df.label || df.fieldname;
+		const any = { value: "", label: __("Any {0}", [label]) };
+		const control = { fieldname: df.fieldname, label, change: () => this.on_filter_change() };
+		if (df.fieldtype === "Select") {
+			const options = (df.options || "").split("\n").filter(Boolean);
+			Object.assign(control, {
+				fieldtype: "Select",
+				options: [any, ...options.map((o) => ({ value: o, label: __(o) }))],
+			});
+		} else if (df.fieldtype === "Check") {
+			Object.assign(control, {
+				fieldtype: "Select",
+				options: [any, { value: "1", label: __("Yes") }, { value: "0", label: __("No") }],
+			});
+		} else if (df.fieldtype === "Link") {
+			Object.assign(control, { fieldtype: "Link", options: df.options });
+		} else if (df.fieldtype === "Date") {
+			control.fieldtype = "Date";
+		} else {
+			control.fieldtype = "Data"; // text and numbers, compared as equal by the server
+		}
+		const field = this.board.page.add_field(control);
+		field.$wrapper
+			.addClass(`pb-filter-${df.fieldname} pb-doctype-filter pb-foldable`)
+			.insertBefore(this.fields.view.$wrapper);
+		field.$input && field.$input.attr("aria-label", label);
+		this.fields[df.fieldname] = field;
 	}
 
 	show_filter_count() {
@@ -177,7 +222,8 @@ export class BoardToolbar {
 	inputs() {
 		const values = {};
 		for (const key of this.filter_keys()) {
-			values[key] = (this.fields[key].get_value() || "").trim();
+			const value = this.fields[key].get_value();
+			values[key] = is_set(value) ? String(value).trim() : "";
 		}
 		return values;
 	}
@@ -187,13 +233,16 @@ export class BoardToolbar {
 	show(typed = {}) {
 		this.syncing = true;
 		const team_field = this.fields.team;
-		team_field.df.options = this.board.store.teams.map((t) => ({ value: t, label: t }));
+		// team names are the administrator's text: Frappe's Select draws labels as HTML
+		team_field.df.options = this.board.store.teams.map((t) => ({ value: t, label: esc(t) }));
 		team_field.refresh();
 		team_field.set_input(this.board.store.team);
+		this.show_doctype_fields();
 		const now = this.inputs();
 		for (const key of this.filter_keys()) {
 			if (key in typed && now[key] !== typed[key]) continue;
-			this.fields[key].set_input(this.board.filters[key] || "");
+			const value = this.board.filters[key];
+			this.fields[key].set_input(is_set(value) ? String(value) : "");
 		}
 		this.refresh_views();
 		this.show_filter_count();
@@ -212,7 +261,10 @@ export class BoardToolbar {
 		for (const [key, value] of Object.entries(this.inputs())) {
 			if (value) filters[key] = value;
 		}
-		if (JSON.stringify(filters) === JSON.stringify(this.board.filters)) return;
+		const loaded = Object.fromEntries(
+			Object.entries(this.board.filters).map(([key, value]) => [key, String(value)])
+		);
+		if (JSON.stringify(filters) === JSON.stringify(loaded)) return;
 		this.board.load(this.board.store.team, filters);
 	}
 
@@ -223,7 +275,7 @@ export class BoardToolbar {
 			{ value: "", label: __("Saved views") },
 			...Object.keys(views)
 				.sort()
-				.map((name) => ({ value: name, label: name })),
+				.map((name) => ({ value: name, label: esc(name) })),
 		];
 		field.refresh();
 		const current = Object.keys(views).find(
@@ -277,4 +329,8 @@ export class BoardToolbar {
 			}
 		);
 	}
+}
+
+function is_set(value) {
+	return value !== undefined && value !== null && value !== "";
 }
