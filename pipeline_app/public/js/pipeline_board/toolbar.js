@@ -145,14 +145,19 @@ export class BoardToolbar {
 	}
 
 	add_doctype_field(df) {
+		// labels and options are the administrator's text, which Frappe's controls draw as HTML
 		const label = df.label || df.fieldname;
 		const any = { value: "", label: __("Any {0}", [label]) };
-		const control = { fieldname: df.fieldname, label, change: () => this.on_filter_change() };
+		const control = {
+			fieldname: df.fieldname,
+			label,
+			change: () => this.on_filter_change(),
+		};
 		if (df.fieldtype === "Select") {
 			const options = (df.options || "").split("\n").filter(Boolean);
 			Object.assign(control, {
 				fieldtype: "Select",
-				options: [any, ...options.map((o) => ({ value: o, label: __(o) }))],
+				options: [any, ...options.map((o) => ({ value: o, label: esc(__(o)) }))],
 			});
 		} else if (df.fieldtype === "Check") {
 			Object.assign(control, {
