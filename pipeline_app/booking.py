@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 import frappe
 from frappe import _
+from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.query_builder.functions import Count, Max
 from frappe.utils import (
 	add_to_date,
@@ -41,6 +42,7 @@ from frappe.utils import (
 	strip_html,
 	validate_email_address,
 )
+from frappe.utils.password import get_encryption_key
 
 from pipeline_app.automation.conversations import (
 	contact_for_team,
@@ -506,8 +508,6 @@ def host_first_name(user: str | None) -> str | None:
 
 
 def manage_token(name: str, starts_at) -> str:
-	from frappe.utils.password import get_encryption_key
-
 	message = f"{MANAGE_PURPOSE}:{frappe.local.site}:{name}:{get_datetime(starts_at).isoformat()}"
 	key = hashlib.sha256(f"{MANAGE_PURPOSE}:{get_encryption_key()}".encode()).digest()
 	return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
@@ -643,8 +643,6 @@ def contact_email(contact: str | None) -> str | None:
 
 
 def outgoing_mail_set_up() -> bool:
-	from frappe.email.doctype.email_account.email_account import EmailAccount
-
 	return bool(EmailAccount.find_outgoing())
 
 

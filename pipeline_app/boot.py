@@ -3,6 +3,7 @@
 import frappe
 
 from pipeline_app.board import client_constants
+from pipeline_app.erpnext import erpnext_installed
 from pipeline_app.realtime import BOARD_EVENT
 from pipeline_app.teams import get_user_teams
 
@@ -11,8 +12,6 @@ def extend_bootinfo(bootinfo) -> None:
 	"""The user's teams (the team reports open on the first of them), whether ERPNext is on the
 	site (the Won dialog offers its documents), and the board's constants (its filters, page sizes
 	and realtime event), so that the page mirrors none of them."""
-	from pipeline_app.erpnext import erpnext_installed
-
 	if frappe.session.user != "Guest":
 		bootinfo.pipeline_teams = get_user_teams()
 		bootinfo.pipeline_erpnext = erpnext_installed()

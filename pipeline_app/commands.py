@@ -1,5 +1,11 @@
+import time
+
 import click
+import frappe
 from frappe.commands import get_site, pass_context
+
+from pipeline_app.column_counts import rebuild
+from pipeline_app.erpnext.conversion import import_erpnext_opportunities
 
 
 @click.command("pipeline-demo")
@@ -10,8 +16,7 @@ from frappe.commands import get_site, pass_context
 @pass_context
 def pipeline_demo(context, opportunities: int, seed: int):
 	"""Builds (or tops up) the pipeline demo: teams, users, contacts, opportunities, appointments."""
-	import frappe
-
+	# deferred: bench imports every app's commands on each call, the demo pulls in most of the app (54 ms)
 	from pipeline_app.demo import DEMO_PASSWORD, make_demo
 
 	site = get_site(context)
@@ -42,12 +47,6 @@ def pipeline_demo(context, opportunities: int, seed: int):
 def pipeline_import_erpnext_opportunities(context, team: str, statuses, limit, batch_size: int):
 	"""Imports ERPNext Opportunities into a team's funnel (stages by name, else the first stage);
 	those the team already has are skipped, so a second run imports nothing new."""
-	import time
-
-	import frappe
-
-	from pipeline_app.erpnext.conversion import import_erpnext_opportunities
-
 	site = get_site(context)
 	frappe.init(site=site)
 	frappe.connect()
@@ -78,12 +77,6 @@ def pipeline_import_erpnext_opportunities(context, team: str, statuses, limit, b
 def pipeline_rebuild_column_counts(context, teams):
 	"""Counts the board's column totals again from the opportunities: after writes that bypassed
 	the document API (SQL run by hand, a restored table)."""
-	import time
-
-	import frappe
-
-	from pipeline_app.column_counts import rebuild
-
 	site = get_site(context)
 	frappe.init(site=site)
 	frappe.connect()

@@ -11,6 +11,7 @@ from frappe.utils import flt, getdate, now_datetime, today
 
 from pipeline_app.gates import check_stage_gates
 from pipeline_app.journey import set_journey
+from pipeline_app.teams import is_team_member
 
 OPEN, WON, LOST, ON_HOLD, ABANDONED = "Open", "Won", "Lost", "On Hold", "Abandoned"
 CLOSED_STATUSES = frozenset((WON, LOST, ABANDONED))
@@ -285,8 +286,6 @@ def _validate_amount(doc) -> None:
 
 
 def _validate_owner(doc, team_changed: bool) -> None:
-	from pipeline_app.teams import is_team_member
-
 	if not doc.opportunity_owner or is_team_member(doc.team, doc.opportunity_owner):
 		return
 	before = doc.get_doc_before_save()

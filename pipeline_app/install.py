@@ -3,6 +3,7 @@ is created only when missing, so their edits survive upgrades; patches call the 
 
 import frappe
 from frappe import _
+from frappe.permissions import add_permission, update_permission_property
 
 from pipeline_app.erpnext import setup as erpnext_setup
 
@@ -140,8 +141,6 @@ def create_abandoned_reason():
 def grant_contact_access():
 	"""Pipeline Users pick and create the contacts of their opportunities (Custom DocPerm, so it shows
 	in Role Permissions Manager and can be changed there)."""
-	from frappe.permissions import add_permission, update_permission_property
-
 	if frappe.db.exists("Custom DocPerm", {"parent": "Contact", "role": "Pipeline User"}):
 		return
 	add_permission("Contact", "Pipeline User", 0)

@@ -8,8 +8,12 @@ import inspect
 import frappe
 from frappe import _
 from frappe.client import validate_link as frappe_validate_link
+from frappe.desk.listview import get_group_by_count as frappe_group_by_count
+from frappe.desk.notifications import get_dynamic_link_filters, get_filters_for
+from frappe.desk.notifications import get_open_count as frappe_get_open_count
 from frappe.query_builder import DocType, Order
 from frappe.query_builder.functions import Count
+from frappe.realtime import can_subscribe_doctype as frappe_can_subscribe_doctype
 from frappe.utils import get_safe_filters
 
 from pipeline_app.permissions import (
@@ -18,6 +22,7 @@ from pipeline_app.permissions import (
 	reference_fields,
 	restricted_teams,
 )
+from pipeline_app.validation import check_filters
 
 TEAM_SCOPED_DOCTYPES = frozenset(TEAM_FIELD)
 BAD_INPUT_ERRORS = (TypeError, ValueError, AttributeError, LookupError, ImportError, NameError)
@@ -37,8 +42,6 @@ def get_count(
 	able to read the doctype, and only rows they may read are counted (permission query conditions
 	and user permissions apply, as in `frappe.get_list`). `cache` is ignored: a shared cached count
 	would leak between users. Filters name only columns of the doctype or of its child tables."""
-	from pipeline_app.validation import check_filters
-
 	if frappe.is_table(doctype):
 		if "System Manager" not in frappe.get_roles():
 			frappe.throw(_("Not permitted to count {0}").format(_(doctype)), frappe.PermissionError)
@@ -70,8 +73,6 @@ def get_group_by_count(doctype: str, current_filters: str, field: str) -> list[d
 	"""The list sidebar's counts. Frappe's *Assigned To* count reads the doctype without permission
 	(and the to-dos of any doctype with the same names): for team-scoped doctypes it counts only the
 	user's readable records' to-dos."""
-	from frappe.desk.listview import get_group_by_count as frappe_group_by_count
-
 	try:
 		filters = frappe.parse_json(current_filters)
 	except ValueError:
@@ -109,9 +110,6 @@ def get_open_count(doctype: str, name: str, items: str | list | None = None) -> 
 	"""The form's Connections counts. Frappe counts the linked documents of the doctypes the caller
 	names (`items`) with no permission check: with ERPNext, a Customer's count of opportunities would
 	cover every team. Team-scoped doctypes are counted over the user's readable rows only."""
-	from frappe.desk.notifications import get_dynamic_link_filters, get_filters_for
-	from frappe.desk.notifications import get_open_count as frappe_get_open_count
-
 	try:
 		result = frappe_get_open_count(doctype, name, items)
 	except BAD_INPUT_ERRORS:
@@ -280,8 +278,6 @@ def can_subscribe_doctype(doctype: str) -> bool:
 	"""Frappe lets every reader of a doctype join its room, where each save's `list_update` goes:
 	team-scoped records send theirs to each reader's own room (pipeline_app.realtime) and their
 	doctype rooms are closed to everyone who may not see every team."""
-	from frappe.realtime import can_subscribe_doctype as frappe_can_subscribe_doctype
-
 	if doctype in TEAM_SCOPED_DOCTYPES and restricted_teams() is not None:
 		raise frappe.PermissionError
 	return frappe_can_subscribe_doctype(doctype)

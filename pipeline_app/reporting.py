@@ -6,7 +6,11 @@ from functools import wraps
 
 import frappe
 from frappe import _
+from frappe.core.doctype.report.report import enable_prepared_report
 from frappe.utils import add_days, get_fullname, getdate, month_diff, today
+
+from pipeline_app.api import _readable_team
+from pipeline_app.validation import parse_json_argument
 
 DEFAULT_PERIOD_DAYS = 90
 MAX_PERIOD_MONTHS = 60  # the month reports (Forecast, Win Loss) read at most five years at once
@@ -35,8 +39,6 @@ def keeps_report_unprepared(report: str):
 
 def prepared_report_timers(report: str) -> list[threading.Timer]:
 	"""The live timers that would make `report` a prepared report on this site."""
-	from frappe.core.doctype.report.report import enable_prepared_report
-
 	return [
 		thread
 		for thread in threading.enumerate()
@@ -148,9 +150,6 @@ def owner_label(owner: str | None) -> str:
 def chart_team(filters) -> str | None:
 	"""The team a workspace chart (a Dashboard Chart Source) shows: its `team` filter, or the user's
 	first team; None when the user has none. Another team's fails as a missing one does."""
-	from pipeline_app.api import _readable_team
-	from pipeline_app.validation import parse_json_argument
-
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	filters = parse_json_argument("filters", filters, dict) or {}
 	team = filters.get("team")

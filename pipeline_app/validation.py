@@ -26,6 +26,7 @@ import typing
 import frappe
 from frappe import _
 from frappe.utils import get_datetime, getdate
+from frappe.utils.typing_validations import transform_parameter_types
 
 MAX_INT = 2**31 - 1  # no page, offset or count of the app goes beyond a signed 32-bit integer
 MAX_ARGUMENT_LENGTH = 100_000  # characters of one argument (text or JSON text)
@@ -178,8 +179,6 @@ def _flat_types(annotation) -> list:
 
 def _validated(fn, name: str, value, kinds: set):
 	"""Frappe's own type check of one argument (as `frappe.whitelist` does it), answered in words."""
-	from frappe.utils.typing_validations import transform_parameter_types
-
 	try:
 		return transform_parameter_types(fn, (), {name: value})[1][name]
 	except TypeError:

@@ -35,6 +35,7 @@ from pipeline_app.column_counts import record_status_change
 from pipeline_app.funnel import end_stays, insert_stage_changes
 from pipeline_app.install import ABANDONED_REASON
 from pipeline_app.realtime import publish_team_refresh
+from pipeline_app.teams import get_team_leads
 
 BATCH_SIZE = 1000
 DOCTYPE = "Pipeline Opportunity"
@@ -275,8 +276,6 @@ def _abandon(names: list[str], team: str, days: int, run: str) -> list[tuple[str
 def _notify_owners(team: str, per_owner: dict[str, list[str]], subject) -> None:
 	"""One notification per owner (team leads for unassigned ones), not one per opportunity;
 	`subject(names)` words it."""
-	from pipeline_app.teams import get_team_leads
-
 	for owner, names in per_owner.items():
 		with isolated_row(JOB, DOCTYPE, names[0]):
 			recipients = [owner] if owner else get_team_leads(team)

@@ -18,6 +18,10 @@ from collections import defaultdict
 
 import frappe
 from frappe import _
+from frappe.desk.doctype.notification_settings.notification_settings import (
+	is_email_notifications_enabled,
+)
+from frappe.email.doctype.email_account.email_account import EmailAccount
 from frappe.utils import add_days, escape_html, format_datetime, formatdate, get_datetime, get_url_to_form
 
 from pipeline_app.automation.isolation import isolated_row
@@ -483,11 +487,6 @@ def render(sections: dict, stage_names: dict, user: str) -> str:
 def deliver(digest) -> None:
 	"""The desk (a bell notification opening the Pipeline Digest) and, where outgoing mail is set
 	up and the user keeps email notifications on, the digest by email through the Email Queue."""
-	from frappe.desk.doctype.notification_settings.notification_settings import (
-		is_email_notifications_enabled,
-	)
-	from frappe.email.doctype.email_account.email_account import EmailAccount
-
 	lang = frappe.db.get_value("User", digest.user, "language") or frappe.local.lang
 	subject = (
 		_("Your daily pipeline digest: {0}", lang=lang)

@@ -3,6 +3,13 @@ up, the same by email."""
 
 import frappe
 from frappe import _
+from frappe.desk.doctype.notification_settings.notification_settings import (
+	is_email_notifications_enabled,
+)
+from frappe.email.doctype.email_account.email_account import EmailAccount
+from frappe.utils import get_url_to_form, strip_html
+
+from pipeline_app.teams import get_team_leads
 
 
 def notify(users, subject: str, doc, message: str | None = None) -> None:
@@ -28,12 +35,6 @@ def email_notification(log) -> None:
 	"""Frappe emails no notification of type Alert (ours): mail it with Frappe's notification template
 	(subject, text, link to the document) through the Email Queue, where an outgoing Email Account is
 	set up and the user keeps email notifications on."""
-	from frappe.desk.doctype.notification_settings.notification_settings import (
-		is_email_notifications_enabled,
-	)
-	from frappe.email.doctype.email_account.email_account import EmailAccount
-	from frappe.utils import get_url_to_form, strip_html
-
 	if not EmailAccount.find_outgoing() or not is_email_notifications_enabled(log.for_user):
 		return
 	user = frappe.db.get_value("User", log.for_user, ["email", "language"], as_dict=True)
@@ -60,8 +61,6 @@ def email_notification(log) -> None:
 
 def recipients_for(doc) -> list[str]:
 	"""The owner, or the team leads when unassigned."""
-	from pipeline_app.teams import get_team_leads
-
 	return [doc.opportunity_owner] if doc.opportunity_owner else get_team_leads(doc.team)
 
 

@@ -18,8 +18,12 @@ from frappe import _
 from frappe.utils import escape_html, flt, now_datetime, strip_html
 from frappe.utils.data import get_absolute_url
 
+from pipeline_app.api import _readable_team
+from pipeline_app.automation.isolation import isolated_row
 from pipeline_app.erpnext import erpnext_installed
+from pipeline_app.erpnext.outcomes import pipeline_lost_reason
 from pipeline_app.funnel import LOST, OPEN, WON, get_team_stages
+from pipeline_app.realtime import publish_team_refresh
 
 OPPORTUNITY = "Pipeline Opportunity"
 # the source doctypes, and the field of the Pipeline Opportunity that keeps the link to them
@@ -87,8 +91,6 @@ OPPORTUNITY_TABLES = (
 def convert_to_pipeline_opportunity(doctype: str, name: str, team: str) -> dict:
 	"""A Pipeline Opportunity in `team` for the Lead or ERPNext Opportunity `name`; the one made
 	before when there is one (`created` false)."""
-	from pipeline_app.api import _readable_team
-
 	require_erpnext()
 	if doctype not in LINK_FIELDS:
 		frappe.throw(
@@ -361,8 +363,6 @@ def linked_contacts(parties: set[tuple]) -> dict[tuple, str]:
 def lost_reason_for(opportunity) -> str:
 	"""ERPNext's lost reason as a Pipeline Lost Reason, mapped as a lost Quotation's is (the first
 	reason, else a competitor); "Opportunity lost" when it gives none."""
-	from pipeline_app.erpnext.outcomes import pipeline_lost_reason
-
 	if not any(row.lost_reason for row in opportunity.get("lost_reasons") or []) and not opportunity.get(
 		"competitors"
 	):
@@ -446,9 +446,6 @@ def import_erpnext_opportunities(
 	committed; the batch's rows are locked as in a single conversion, so a seller converting one
 	meanwhile gets the same opportunity. One that fails goes to the Error Log and the import goes on.
 	Returns the counts: imported, skipped (already in the team), failed, and imported per stage."""
-	from pipeline_app.automation.isolation import isolated_row
-	from pipeline_app.realtime import publish_team_refresh
-
 	require_erpnext()
 	if not team or not frappe.db.exists("Pipeline Team", team):
 		frappe.throw(_("Pipeline Team {0} not found").format(team), frappe.DoesNotExistError)

@@ -6,10 +6,15 @@ missing one, and the user needs write on it and ERPNext's own permission to crea
 
 import frappe
 from frappe import _
+from frappe.model.mapper import get_mapped_doc
 from frappe.utils import getdate, today
 
+from pipeline_app.api import _conflict, _is_stale, _locked_opportunity
+from pipeline_app.cards import card_from_doc
 from pipeline_app.erpnext import OPPORTUNITY_LINK_FIELD, erpnext_installed
+from pipeline_app.erpnext.outcomes import team_switches
 from pipeline_app.funnel import ABANDONED, LOST, OPEN, WON
+from pipeline_app.outcome_workflow import check_transition_allowed
 
 OPPORTUNITY = "Pipeline Opportunity"
 ITEM_ROW = "Pipeline Opportunity Item"
@@ -46,11 +51,6 @@ def win_opportunity(
 	submits the order; otherwise it is Won now. One transaction: refused, nothing is made. When
 	`expected_modified` is not the opportunity's, someone changed it meanwhile: HTTP 409 with the card,
 	as for the board's other writes."""
-	from pipeline_app.api import _conflict, _is_stale, _locked_opportunity
-	from pipeline_app.cards import card_from_doc
-	from pipeline_app.erpnext.outcomes import team_switches
-	from pipeline_app.outcome_workflow import check_transition_allowed
-
 	document = document or None
 	if document is not None and document not in WIN_DOCUMENTS:
 		frappe.throw(
@@ -78,8 +78,6 @@ def win_opportunity(
 
 def make_document(opportunity: str, doctype: str) -> dict:
 	"""Inserts a draft `doctype` for the opportunity; returns its doctype and name."""
-	from frappe.model.mapper import get_mapped_doc
-
 	if not erpnext_installed():
 		frappe.throw(
 			_("ERPNext is not installed on this site"), frappe.ValidationError, title=_("ERPNext Missing")

@@ -11,6 +11,7 @@ import frappe
 from frappe import _
 
 from pipeline_app.erpnext import LINKED_DOCTYPES, OPPORTUNITY_LINK_FIELD, erpnext_installed
+from pipeline_app.permissions import system_access
 
 OPPORTUNITY = "Pipeline Opportunity"
 # the doctypes a card shows a badge for, in the order drawn
@@ -77,6 +78,7 @@ def documents_by_reader(name: str, readers) -> dict[str, list[dict]] | None:
 		)
 		if rows:
 			found.append((frappe.get_doc(doctype, rows[0].name), badge(doctype, rows[0])))
+	# cycle: pipeline_app.realtime imports this module (documents_by_reader)
 	from pipeline_app.realtime import readers_among
 
 	allowed = [(set(readers_among(doc, readers)), item) for doc, item in found]
@@ -89,7 +91,7 @@ def on_document_change(doc, method=None) -> None:
 	name = doc.get(OPPORTUNITY_LINK_FIELD)
 	if not name:
 		return
-	from pipeline_app.permissions import system_access
+	# cycle: pipeline_app.realtime imports this module (documents_by_reader)
 	from pipeline_app.realtime import publish_opportunity_names
 
 	with system_access():

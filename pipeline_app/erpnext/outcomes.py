@@ -20,7 +20,7 @@ from pipeline_app.automation.moves import add_timeline_note, move_opportunity_by
 from pipeline_app.automation.notifications import notify, recipients_for
 from pipeline_app.erpnext import OPPORTUNITY_LINK_FIELD
 from pipeline_app.funnel import LOST, OPEN, WON, first_stage
-from pipeline_app.permissions import system_access
+from pipeline_app.permissions import _raise_link_not_found, may_read_record, system_access
 
 SOURCE = "erpnext"
 OPPORTUNITY = "Pipeline Opportunity"
@@ -194,8 +194,6 @@ def check_opportunity_link(doc, method=None):
 	the user may not read fails as a link to a missing one, unless the link is carried over from the
 	document it was made from (a Sales Order from its Quotation, a Project from its Sales Order): the
 	documents keep ERPNext's own permissions. Keeping an unchanged link costs no query."""
-	from pipeline_app.permissions import _raise_link_not_found, may_read_record
-
 	name = doc.get(OPPORTUNITY_LINK_FIELD)
 	if not name:
 		return

@@ -11,6 +11,9 @@ Item. On Pipeline Team: `selling_price_list`. On Quotation, Sales Order and Proj
 """
 
 import frappe
+from frappe import _
+from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
+from frappe.custom.doctype.property_setter.property_setter import make_property_setter
 
 from pipeline_app.erpnext import ERPNEXT_APP, LINKED_DOCTYPES, OPPORTUNITY_LINK_FIELD, erpnext_installed
 
@@ -20,8 +23,6 @@ ITEM_ROW = "Pipeline Opportunity Item"
 
 
 def custom_fields() -> dict[str, list[dict]]:
-	from frappe import _
-
 	fields = {
 		OPPORTUNITY: [
 			{
@@ -114,9 +115,6 @@ PROPERTY_SETTERS = (
 
 def create_erpnext_fields() -> None:
 	"""Idempotent: updates the fields where they exist."""
-	from frappe.custom.doctype.custom_field.custom_field import create_custom_fields
-	from frappe.custom.doctype.property_setter.property_setter import make_property_setter
-
 	create_custom_fields(custom_fields(), update=True)
 	for doctype, fieldname, prop, value, property_type in PROPERTY_SETTERS:
 		make_property_setter(

@@ -5,6 +5,10 @@ kept column counts for a reader of the whole team, a count of their own cards fo
 import frappe
 from frappe import _
 
+from pipeline_app.board import get_column_totals
+from pipeline_app.funnel import get_team_stages
+from pipeline_app.reporting import chart_team
+
 
 @frappe.whitelist()
 def get(
@@ -21,10 +25,6 @@ def get(
 	"""Dashboard Chart Source method (the desk's chart widget calls it with the chart's filters).
 	`team`: the team shown; the user's first team when not given. Another team's answers as a
 	missing one."""
-	from pipeline_app.board import get_column_totals
-	from pipeline_app.funnel import get_team_stages
-	from pipeline_app.reporting import chart_team
-
 	team = chart_team(filters)
 	if not team:
 		return {"labels": [], "datasets": [{"name": _("Open"), "values": []}]}

@@ -4,6 +4,7 @@
 import frappe
 from frappe import _
 
+from pipeline_app.automation.abandonment import undo_run
 from pipeline_app.scoped_document import TeamScopedDocument
 
 
@@ -32,8 +33,6 @@ def undo(run: str) -> dict:
 	"""Reopens exactly the opportunities this run abandoned that are still Abandoned (each to the
 	stage it stayed in, through the document's own save: its rules, history and boards follow).
 	Pipeline Managers only; a run is undone once."""
-	from pipeline_app.automation.abandonment import undo_run
-
 	# (not frappe.only_for: it lets every user through while tests run)
 	if not {"Pipeline Manager", "System Manager"} & set(frappe.get_roles()):
 		frappe.throw(_("Only Pipeline Managers may undo an abandonment run"), frappe.PermissionError)
