@@ -1,8 +1,11 @@
 """Whitelisted methods: thin, permission-checked, POST for writes."""
 
+import hmac
+
 import frappe
 from frappe import _
 from frappe.utils import cint, get_datetime
+from frappe.utils.password import get_decrypted_password
 
 from pipeline_app import board
 from pipeline_app.automation import digests
@@ -111,10 +114,6 @@ def receive_message(
 	secret in the `X-Pipeline-Secret` header. A wrong or missing secret, or an unknown team, is refused
 	the same way and changes nothing. Rate limited per team and per peer address (the connection's,
 	not a header's); a request or message beyond the size limits answers 413."""
-	import hmac
-
-	from frappe.utils.password import get_decrypted_password
-
 	limit_webhook_rate(team)
 	if len(frappe.request.get_data(cache=True)) > WEBHOOK_MAX_REQUEST_BYTES:
 		frappe.throw(
