@@ -10,7 +10,13 @@ from frappe.utils.password import get_decrypted_password
 from pipeline_app import board
 from pipeline_app.automation import digests
 from pipeline_app.automation.conversations import exclusive_intake, record_message
-from pipeline_app.cards import board_editable_fields, card_from_doc, check_required_fields
+from pipeline_app.cards import (
+	board_editable_fields,
+	card_fields,
+	card_from_doc,
+	check_board_values,
+	check_required_fields,
+)
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.permissions import raise_not_found
 from pipeline_app.realtime import publish_opportunity, publish_team_refresh
@@ -225,7 +231,7 @@ def get_stage_cards(
 	Settings' Board Cards per Column."""
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
-	_readable_team(team)
+	fields = card_fields(_readable_team(team))  # the team's card layout
 	if frappe.db.get_value("Funnel Stage", stage, "team") != team:
 		frappe.throw(
 			_("Stage {0} is not a stage of team {1}").format(frappe.bold(stage), frappe.bold(team)),
@@ -234,9 +240,9 @@ def get_stage_cards(
 	filters = board.normalize_filters(filters)
 	limit = board.clamp_limit(limit) if limit else board.page_size()
 	if after:
-		cards = board.get_cards_after(team, stage, after, filters, limit)
+		cards = board.get_cards_after(team, stage, after, filters, limit, fields)
 	else:
-		cards = board.get_cards(team, [stage], filters, max(cint(start), 0), limit)
+		cards = board.get_cards(team, [stage], filters, max(cint(start), 0), limit, fields=fields)
 	attach_documents(cards)
 	return {"cards": cards, "users": board.get_user_details(c.opportunity_owner for c in cards)}
 
@@ -282,14 +288,10 @@ def update_opportunity(name: str, values: dict | str, expected_modified: str | N
 	values = parse_json_argument("values", values, dict)
 	if not values:
 		frappe.throw(_("Give the fields to change"), title=_("Nothing to Change"))
-	refused = sorted(set(values) - board_editable_fields())
-	if refused:
-		frappe.throw(
-			_("These fields cannot be changed from the board: {0}").format(", ".join(refused)),
-			title=_("Not Editable Here"),
-		)
 	check_values("Pipeline Opportunity", values)
 	doc = _locked_opportunity(name)
+	# the fields of the board's controls, or of the card's team's card layout, that the user may write
+	check_board_values(doc, values)
 	if _is_stale(doc, expected_modified):
 		return _conflict(doc)
 	doc.update(values)

@@ -18,7 +18,14 @@ import frappe
 from frappe import _
 from frappe.utils import cint, cstr, getdate, now_datetime
 
-from pipeline_app.cards import CARD_FIELDS, field_info, required_fields
+from pipeline_app.cards import (
+	CARD_FIELDS,
+	attach_link_titles,
+	card_fields,
+	card_layout_info,
+	field_info,
+	required_fields,
+)
 from pipeline_app.column_counts import column_totals
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
@@ -389,10 +396,12 @@ def get_cards(
 	start: int = 0,
 	limit: int = DEFAULT_LIMIT,
 	versions: dict | None = None,
+	fields=CARD_FIELDS,
 ) -> list:
 	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query: a
 	UNION of one range scan per column. The column query is built once through `frappe.get_list`
-	(permissions, user permissions and the team rule applied) and repeated for each stage."""
+	(permissions, user permissions and the team rule applied) and repeated for each stage. `fields`:
+	what a card carries (cards.card_fields: the team's card layout)."""
 	if not stages:
 		return []
 	conditions, or_filters = list_filters(team, filters)
@@ -400,7 +409,7 @@ def get_cards(
 		"Pipeline Opportunity",
 		filters=[*conditions, ["stage", "=", STAGE_PLACEHOLDER]],
 		or_filters=or_filters,
-		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in CARD_FIELDS],
+		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in fields],
 		order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
 		limit_start=start,
 		limit_page_length=limit,
@@ -416,7 +425,9 @@ def get_cards(
 		return by_stage
 
 	by_stage = kept_by_stage(template, stages, versions, read)
-	return [card for stage in stages for card in by_stage.get(stage, [])]
+	cards = [card for stage in stages for card in by_stage.get(stage, [])]
+	attach_link_titles(cards, fields)
+	return cards
 
 
 def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = None) -> dict:
@@ -426,7 +437,7 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 	stages = get_team_stages(team)  # the order the rules use: the first column is where new cards land
 	stage_names = [stage.name for stage in stages]
 	totals = get_column_totals(team, stage_names, filters, versions)
-	cards = get_cards(team, stage_names, filters, 0, limit, versions)
+	cards = get_cards(team, stage_names, filters, 0, limit, versions, card_fields(team_doc))
 	attach_documents(cards)
 	by_stage = {}
 	for card in cards:
@@ -456,6 +467,8 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 			"members": members,
 			# the fields an administrator made mandatory: Add New and quick edits ask for them
 			"required_fields": [field_info(df) for df in required_fields()],
+			# the team's card layout (None: the standard card): what cards show, what the panel edits
+			"card_fields": card_layout_info(team_doc),
 		},
 		"columns": columns,
 		"users": get_user_details([m["user"] for m in members] + [card.opportunity_owner for card in cards]),
@@ -471,7 +484,7 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 	}
 
 
-def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int) -> list:
+def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int, fields=CARD_FIELDS) -> list:
 	"""The cards of a column that follow card `after` (keyset: no offset to scan, and no card skipped
 	or repeated when others move cards above it meanwhile)."""
 	rank = frappe.db.get_value(
@@ -484,13 +497,14 @@ def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int
 		"Pipeline Opportunity",
 		filters=[*conditions, ["stage", "=", stage], ["board_rank", ">=", rank]],
 		or_filters=or_filters,
-		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in CARD_FIELDS],
+		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in fields],
 		order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
 		limit_page_length=limit + 20,
 	)
 	# equal ranks (two moves to one spot at the same instant) continue by name
-	rows = [row for row in rows if row.board_rank > rank or row.name > after]
-	return rows[:limit]
+	rows = [row for row in rows if row.board_rank > rank or row.name > after][:limit]
+	attach_link_titles(rows, fields)
+	return rows
 
 
 def get_user_details(users) -> dict[str, dict]:

@@ -146,7 +146,7 @@ def board_gates(team_doc, stages: list) -> dict[str, dict]:
 	by_name = {stage.name: stage for stage in stages}
 	team = team_rules(team_doc, frappe.session.user)
 	meta = frappe.get_meta("Pipeline Opportunity")
-	editable = board_editable_fields()
+	editable = board_editable_fields(team_doc)  # a card layout's panel fields
 
 	gates = {}
 	for stage in stages:

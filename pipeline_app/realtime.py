@@ -16,7 +16,7 @@ import frappe
 from frappe.realtime import emit_via_redis, get_user_room
 
 from pipeline_app.board import bump_board_versions, shared_filter_fields
-from pipeline_app.cards import card_from_doc
+from pipeline_app.cards import attach_link_titles, card_from_doc, private_card_fields, shared_card_fields
 from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
 from pipeline_app.teams import MANAGER_ROLES
@@ -254,9 +254,12 @@ def send_held_list_update(doc, method=None) -> None:
 
 
 def realtime_card(doc) -> dict:
-	"""The card as an event carries it: with the values of the doctype filters every reader may read,
-	so that a board filtered by one of them matches the card as the server would."""
-	card = card_from_doc(doc, documents=False)
+	"""The card as an event carries it: the fields of its team's card that every reader may read
+	(permission level 0: those of a higher level are added per reader, private_card_values), with the
+	values of the doctype filters every reader may read, so that a board filtered by one of them
+	matches the card as the server would."""
+	team_doc = frappe.get_cached_doc("Pipeline Team", doc.team) if doc.get("team") else None
+	card = card_from_doc(doc, documents=False, fields=shared_card_fields(team_doc))
 	for fieldname in shared_filter_fields():
 		card.setdefault(fieldname, doc.get(fieldname))
 	return card
@@ -277,7 +280,7 @@ def publish_opportunity(doc, action: str = "update") -> None:
 	# the save's list_update, sent right after (notify_readers), goes to the same readers
 	doc.flags.pipeline_readers = readers
 	message = {"action": action, "name": doc.name, "team": doc.team, "card": card, "previous": previous}
-	emit_card(message, readers)
+	emit_card(message, readers, doc)
 	if before is not None and before.team != doc.team:
 		left = [user for user in readers_of(before) if user not in readers]
 		gone = {"action": "delete", "name": doc.name, "team": before.team, "card": None, "previous": previous}
@@ -297,22 +300,54 @@ def publish_opportunity_names(names) -> None:
 			"card": realtime_card(doc),
 			"previous": None,
 		}
-		emit_card(message, readers_of(doc))
+		emit_card(message, readers_of(doc), doc)
 
 
-def emit_card(message: dict, readers) -> None:
+def emit_card(message: dict, readers, doc=None) -> None:
 	"""A card event to its readers; with ERPNext, each reader's card carries the badges of the
-	documents that reader may read (readers who see the same badges share one message)."""
+	documents that reader may read, and the fields of its team's card layout of a permission level
+	above 0 go to the readers of that level (readers who see the same share one message)."""
 	documents = documents_by_reader(message["name"], readers) if message["card"] else None
-	if documents is None:
+	private = private_card_values(doc, readers) if message["card"] and doc is not None else {}
+	if documents is None and not private:
 		emit_after_commit(BOARD_EVENT, message, readers)
 		return
-	groups: dict[str, tuple[list, list[str]]] = {}
+	groups: dict[str, tuple[list | None, dict, list[str]]] = {}
 	for user in readers:
-		key = ",".join(f"{item['doctype']}:{item['name']}" for item in documents[user])
-		groups.setdefault(key, (documents[user], []))[1].append(user)
-	for visible, users in groups.values():
-		emit_after_commit(BOARD_EVENT, {**message, "card": {**message["card"], "documents": visible}}, users)
+		visible = documents[user] if documents is not None else None
+		extra = private.get(user) or {}
+		key = ",".join(f"{item['doctype']}:{item['name']}" for item in visible or []) + "|" + ",".join(extra)
+		groups.setdefault(key, (visible, extra, []))[2].append(user)
+	for visible, extra, users in groups.values():
+		card = {**message["card"], **extra}
+		if extra.get("link_titles"):
+			card["link_titles"] = {**(message["card"].get("link_titles") or {}), **extra["link_titles"]}
+		if visible is not None:
+			card["documents"] = visible
+		emit_after_commit(BOARD_EVENT, {**message, "card": card}, users)
+
+
+def private_card_values(doc, readers) -> dict[str, dict]:
+	"""Per reader, the values (and link titles) of the shown fields of the card's team's card layout
+	of a permission level above 0 that the reader may read: none when the layout has no such field,
+	one title query per group of readers of the same levels otherwise."""
+	team_doc = frappe.get_cached_doc("Pipeline Team", doc.team) if doc.get("team") else None
+	fields = private_card_fields(team_doc)
+	if not fields:
+		return {}
+	meta = frappe.get_meta(doc.doctype)
+	by_levels: dict[frozenset, dict] = {}
+	values = {}
+	for user in readers:
+		levels = frozenset(meta.get_permlevel_access(permission_type="read", user=user))
+		if levels not in by_levels:
+			extra = frappe._dict(
+				{df.fieldname: doc.get(df.fieldname) for df in fields if df.permlevel in levels}
+			)
+			attach_link_titles([extra], list(extra))
+			by_levels[levels] = extra
+		values[user] = by_levels[levels]
+	return values
 
 
 def publish_team_refresh(team: str, stage: str | None = None) -> None:

@@ -10,7 +10,64 @@ const AUTOMATION_STAGE_FIELDS = [
 	"booking_stage",
 ];
 
+// the field types a card shows (pipeline_app/cards.py SHOWABLE_TYPES; the server checks each row)
+const CARD_FIELD_TYPES = [
+	"Data",
+	"Select",
+	"Autocomplete",
+	"Link",
+	"Check",
+	"Int",
+	"Long Int",
+	"Float",
+	"Currency",
+	"Percent",
+	"Rating",
+	"Date",
+	"Datetime",
+	"Time",
+	"Duration",
+	"Phone",
+	"Small Text",
+	"Text",
+	"Long Text",
+];
+
+// Card Fields: any field of Pipeline Opportunity a card can show (custom fields included)
+async function set_card_field_options(frm) {
+	await frappe.model.with_doctype("Pipeline Opportunity");
+	const fields = frappe
+		.get_meta("Pipeline Opportunity")
+		.fields.filter((df) => CARD_FIELD_TYPES.includes(df.fieldtype) && !df.hidden);
+	const options = [
+		"",
+		{ value: "name", label: `${__("ID")} (name)` },
+		...fields.map((df) => ({
+			value: df.fieldname,
+			label: `${__(df.label || df.fieldname)} (${df.fieldname})`,
+		})),
+	];
+	frm.fields_dict.card_fields.grid.update_docfield_property("fieldname", "options", options);
+}
+
+frappe.ui.form.on("Pipeline Card Field", {
+	fieldname(frm, cdt, cdn) {
+		const row = locals[cdt][cdn];
+		const df = frappe.meta.get_docfield("Pipeline Opportunity", row.fieldname);
+		frappe.model.set_value(
+			cdt,
+			cdn,
+			"label",
+			row.fieldname === "name" ? "ID" : df ? df.label : ""
+		);
+	},
+});
+
 frappe.ui.form.on("Pipeline Team", {
+	onload(frm) {
+		set_card_field_options(frm);
+	},
+
 	setup(frm) {
 		for (const field of AUTOMATION_STAGE_FIELDS) {
 			frm.set_query(field, () => ({

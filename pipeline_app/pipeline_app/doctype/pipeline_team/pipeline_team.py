@@ -5,6 +5,7 @@ import frappe
 from frappe import _
 
 from pipeline_app.booking import validate_booking_settings
+from pipeline_app.cards import validate_card_layout
 from pipeline_app.funnel import create_stages_from_template
 from pipeline_app.membership import unassign_removed_members
 from pipeline_app.scoped_document import TeamScopedDocument
@@ -22,6 +23,9 @@ class PipelineTeam(TeamScopedDocument):
 
 		from pipeline_app.pipeline_app.doctype.pipeline_booking_hours.pipeline_booking_hours import (
 			PipelineBookingHours,
+		)
+		from pipeline_app.pipeline_app.doctype.pipeline_card_field.pipeline_card_field import (
+			PipelineCardField,
 		)
 		from pipeline_app.pipeline_app.doctype.pipeline_team_member.pipeline_team_member import (
 			PipelineTeamMember,
@@ -43,6 +47,7 @@ class PipelineTeam(TeamScopedDocument):
 		booking_slot_minutes: DF.Int
 		booking_stage: DF.Link | None
 		cancelled_stage: DF.Link | None
+		card_fields: DF.Table[PipelineCardField]
 		contact_reminder_hours: DF.Int
 		contact_reminders_enabled: DF.Check
 		create_opportunity_from_inbound: DF.Check
@@ -70,6 +75,7 @@ class PipelineTeam(TeamScopedDocument):
 			frappe.throw(_("Abandon After (Days) cannot be negative"), title=_("Invalid Value"))
 		self.validate_automation_stages()
 		validate_booking_settings(self)
+		validate_card_layout(self)
 		if self.deal_amount_enabled and not self.currency:
 			self.currency = frappe.db.get_default("currency") or None
 

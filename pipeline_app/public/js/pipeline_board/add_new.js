@@ -2,18 +2,8 @@
 // team's first stage (the server decides which stage that is).
 
 import { post } from "./api";
-
 // the fields an administrator made mandatory (get_board's team.required_fields), asked as well
-const asked = (field) => ({
-	fieldname: field.fieldname,
-	fieldtype: field.fieldtype,
-	label: field.label,
-	options: field.options,
-	default: field.default,
-	reqd: field.reqd,
-	depends_on: field.depends_on,
-	mandatory_depends_on: field.mandatory_depends_on,
-});
+import { asked_field } from "./required";
 
 export function add_new(board) {
 	const store = board.store;
@@ -93,7 +83,7 @@ export function add_new(board) {
 			...(required.length
 				? [{ fieldname: "section_required", fieldtype: "Section Break" }]
 				: []),
-			...required.map(asked),
+			...required.map(asked_field),
 		],
 		primary_action_label: __("Add"),
 		primary_action: async (values) => {

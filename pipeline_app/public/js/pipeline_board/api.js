@@ -55,7 +55,10 @@ function as_error(answer) {
 		error.shown = true;
 		return error;
 	}
-	return new Refused(server_message(data) || __("The server refused the change"));
+	const error = new Refused(server_message(data) || __("The server refused the change"));
+	// mandatory fields the change leaves empty (pipeline_app/cards.py): the board asks for them
+	error.missing_fields = data.missing_fields || null;
+	return error;
 }
 
 function server_message(data) {

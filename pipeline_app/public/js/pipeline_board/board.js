@@ -9,6 +9,7 @@ import * as filter_utils from "./filters";
 import { BoardGestures } from "./gestures";
 import { BoardLive } from "./live";
 import { CardPanel } from "./panel";
+import { with_missing_fields } from "./required";
 import { StageStrip } from "./stage_strip";
 import { BoardStore } from "./store";
 import { BoardToolbar } from "./toolbar";
@@ -220,10 +221,17 @@ export class PipelineBoard {
 			Object.assign(values, asked);
 		}
 		const focused = focus ? name : null;
-		if (Object.keys(values).length) {
-			return this.run(this.store.update(name, { stage, ...values }), focused);
-		}
-		return this.run(this.store.move(name, stage, before, after), focused);
+		// a move the server refuses for mandatory fields the card lacks asks for them, then retries
+		const attempt = (extra) => {
+			const given = { ...values, ...extra };
+			return Object.keys(given).length
+				? this.store.update(name, { stage, ...given })
+				: this.store.move(name, stage, before, after);
+		};
+		return this.run(
+			with_missing_fields(attempt, __("Move to {0}", [__(column.stage_name)])),
+			focused
+		);
 	}
 
 	// The Required on Entry fields of `column` the opportunity leaves empty, asked in a dialog;

@@ -2,11 +2,16 @@
 // update_opportunity (same rules as the form, conflict-checked), and redraws from the card the
 // server answers with or that realtime brings. Move to... moves the card as a drop does (the
 // board's `move`: the Lost reason, the gates' required fields, the server's rules and its 409), so
-// on a phone no drag is needed.
+// on a phone no drag is needed. A team with a card layout (get_board's team.card_fields) edits the
+// fields the layout makes editable instead of the standard ones; a change the server refuses for
+// mandatory fields left empty asks for them and saves again (required.js).
 
 import { post } from "./api";
-import { documents_html, money, user_name } from "./card";
+import { documents_html, money, remember_link_titles, user_name } from "./card";
 import { esc, status_color } from "./html";
+import { with_missing_fields } from "./required";
+
+const NUMBER_TYPES = ["Int", "Long Int", "Float", "Currency", "Percent", "Rating", "Check"];
 
 export class CardPanel {
 	constructor(board) {
@@ -24,14 +29,46 @@ export class CardPanel {
 	open(name) {
 		this.name = name;
 		this.description = null;
+		this.fetched = {}; // a card layout's panel fields that cards do not carry, read on opening
 		this.render();
 		this.$panel.prop("hidden", false);
 		this.$panel.find(".pb-panel-close").trigger("focus");
+		const layout = this.layout();
+		if (layout) {
+			const card = this.card();
+			const wanted = layout
+				.filter((df) => df.edit && !(card && df.fieldname in card))
+				.map((df) => df.fieldname);
+			if (!wanted.length) return;
+			for (const fieldname of wanted) this.fetched[fieldname] = undefined;
+			frappe.db.get_value("Pipeline Opportunity", name, wanted).then((r) => {
+				if (this.name !== name) return;
+				const values = r.message || {};
+				for (const fieldname of wanted) {
+					this.fetched[fieldname] = values[fieldname] ?? null;
+					if (this.controls[fieldname] && !this.editing)
+						this.controls[fieldname].set_value(values[fieldname] ?? "");
+				}
+			});
+			return;
+		}
 		frappe.db.get_value("Pipeline Opportunity", name, "description").then((r) => {
 			if (this.name !== name) return;
 			this.description = (r.message && r.message.description) || "";
 			this.controls.description && this.controls.description.set_value(this.description);
 		});
+	}
+
+	// the team's card layout, or null for the standard card and panel
+	layout() {
+		return (this.store.team_info && this.store.team_info.card_fields) || null;
+	}
+
+	// a panel field's value: on the card, or read when the panel opened
+	value_of(fieldname) {
+		const card = this.card();
+		if (card && fieldname in card) return card[fieldname];
+		return this.fetched ? this.fetched[fieldname] : undefined;
 	}
 
 	close() {
@@ -103,6 +140,7 @@ export class CardPanel {
 	make_controls(card, info) {
 		const $fields = this.$panel.find(".pb-panel-fields");
 		this.controls = {};
+		if (this.layout()) return this.make_layout_controls(card, info, $fields);
 		const member_options = [
 			{ value: "", label: __("Unassigned") },
 			...info.members.map((m) => ({
@@ -146,6 +184,84 @@ export class CardPanel {
 			$fields,
 			{}
 		);
+	}
+
+	// A team with a card layout: its own paths (Team, Move to...), then the fields the layout makes
+	// editable, in its order, as the desk's controls of their field type.
+	make_layout_controls(card, info, $fields) {
+		this.select(
+			"team",
+			__("Team"),
+			this.store.teams.map((t) => ({ value: t, label: t })),
+			card.team,
+			$fields
+		);
+		this.move_to(card, $fields);
+		remember_link_titles(card); // a Link control shows the title the desk would
+		for (const df of this.layout().filter((field) => field.edit)) {
+			if (df.fieldname === "opportunity_owner") {
+				this.select(
+					"opportunity_owner",
+					df.label,
+					[
+						{ value: "", label: __("Unassigned") },
+						...info.members.map((m) => ({
+							value: m.user,
+							label: user_name(this.store.users, m.user),
+						})),
+					],
+					card.opportunity_owner || "",
+					$fields
+				);
+				continue;
+			}
+			this.layout_control(df, $fields);
+		}
+	}
+
+	layout_control(df, $parent) {
+		const { fieldname, fieldtype } = df;
+		const $wrap = $(
+			`<div class="pb-control pb-control-${esc(fieldname)}" data-fieldname="${esc(
+				fieldname
+			)}"></div>`
+		).appendTo($parent);
+		const card = this.card();
+		const control = frappe.ui.form.make_control({
+			df: {
+				fieldname,
+				label: df.label,
+				fieldtype,
+				options: df.options,
+				precision: df.precision,
+			},
+			parent: $wrap,
+			render_input: true,
+			doc: { ...card, currency: card.currency || this.store.team_info.currency },
+		});
+		const value = this.value_of(fieldname);
+		control.set_value(value ?? (fieldtype === "Check" ? 0 : ""));
+		const $buttons = $(`<div class="pb-control-buttons">
+			<button class="btn btn-primary btn-xs pb-save">${esc(__("Save"))}</button>
+			<button class="btn btn-default btn-xs pb-cancel">${esc(__("Cancel"))}</button>
+		</div>`).appendTo($wrap);
+		$wrap.on("input change focusin", "input, textarea, select", () => {
+			this.editing = true;
+		});
+		$buttons.find(".pb-save").on("click", () => {
+			let next = control.get_value();
+			if (NUMBER_TYPES.includes(fieldtype)) {
+				next = fieldtype === "Check" || fieldtype === "Int" ? cint(next) : flt(next);
+			} else if (next === "" || next === undefined) {
+				next = null;
+			}
+			this.save({ [fieldname]: next });
+		});
+		$buttons.find(".pb-cancel").on("click", () => {
+			this.editing = false;
+			control.set_value(this.value_of(fieldname) ?? "");
+		});
+		this.controls[fieldname] = control;
 	}
 
 	select(fieldname, label, options, value, $parent) {
@@ -351,10 +467,23 @@ export class CardPanel {
 	async save(values) {
 		const name = this.name;
 		this.editing = false;
+		const current = this.card();
+		// a field the card does not carry is not drawn from it: no optimistic change then
+		const optimistic = !Object.keys(values).some(
+			(field) => field === "description" || field in (this.fetched || {})
+		);
 		const card = await this.board.run(
-			this.store.update(name, values, !("description" in values))
+			with_missing_fields(
+				(extra) => this.store.update(name, { ...values, ...extra }, optimistic),
+				__("Save {0}", [current ? current.title || current.name : name])
+			)
 		);
 		if (card && "description" in values) this.description = values.description || "";
+		if (card && this.fetched) {
+			for (const field of Object.keys(values)) {
+				if (field in this.fetched) this.fetched[field] = values[field];
+			}
+		}
 		// keep what the user started typing in another field meanwhile (as on_card_change does)
 		if (this.name === name && !this.editing) this.render();
 		return card;
