@@ -5,6 +5,8 @@ titles come in one query per titled doctype; realtime cards carry the same field
 higher permission level only to its readers); the panel's endpoint refuses fields the card's team
 did not make editable, and fields the user may not write. In process and over HTTP."""
 
+from unittest.mock import patch
+
 import frappe
 from frappe.custom.doctype.property_setter.property_setter import make_property_setter
 from frappe.permissions import add_permission, update_permission_property
@@ -251,8 +253,6 @@ class TestCardLayout(FrappeTestCase):
 		self.assertEqual(set(realtime_card(plain)) - set(CARD_FIELDS), set())
 
 	def test_a_change_sends_each_reader_the_fields_they_may_read(self):
-		from unittest.mock import patch
-
 		sent = []
 		with patch(
 			"pipeline_app.realtime.emit_after_commit",
