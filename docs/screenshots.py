@@ -1,10 +1,11 @@
 """Takes the README's screenshots of a demo site served at --url (Debian's Chromium, headless):
 the board with a card in its abandonment warning window, the Abandonment Preview, Forecast and Win
-Loss reports, a digest in the desk, the stage gates, the board on a phone (390 by 844), the booking page and the appointment calendar. It runs
-the warning step and one digest on the site first, so run it on a demo site (`scripts/demo` or the
-benchmark's), not on one with real data.
+Loss reports, a digest in the desk, the stage gates, the board on a phone (390 by 844), the booking
+page and the appointment calendar, and a host's appointment reminder in the desk's bell. It runs the
+warning step, one digest and one reminder on the site first, so run it on a demo site (`scripts/demo`
+or the benchmark's), not on one with real data.
 
-Run with the bench's Python from the bench's sites directory:
+Run with the bench's Python from the bench's sites directory (`--only reminder booking` takes just those):
     ../env/bin/python ../apps/pipeline_app/docs/screenshots.py --site pipeline.localhost --url http://pipeline.localhost:8000
 """
 
@@ -15,6 +16,8 @@ import shutil
 import frappe
 
 DOCS = os.path.dirname(os.path.abspath(__file__))
+# the groups of shots, in the order they are taken (--only picks some)
+GROUPS = ("pages", "gates", "phone", "booking", "reminder")
 CHROMIUM = os.environ.get("PIPELINE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -163,16 +166,53 @@ def booking_shots(browser, args) -> None:
 	context.close()
 
 
-def main() -> None:
-	parser = argparse.ArgumentParser()
-	parser.add_argument("--site", default="pipeline.localhost")
-	parser.add_argument("--url", default="http://pipeline.localhost:8000")
-	parser.add_argument("--password", default="demo-pipeline")
-	args = parser.parse_args()
-	frappe.init(site=args.site, sites_path=".")
-	frappe.connect()
+def reminder_shots(browser, args) -> None:
+	"""The host's reminder in the desk's bell: an appointment of the Appointments team in 45 minutes,
+	hosted by Anna, reminded by the five-minute job's host step (automation/reminders.py)."""
+	from frappe.utils import add_to_date, now_datetime
+
+	from pipeline_app.automation.reminders import remind_hosts
+
+	host = "anna@demo.pipeline.test"
+	team = frappe.db.get_value(
+		"Pipeline Team", "Appointments", ["name", "host_reminder_minutes"], as_dict=True
+	)
+	opportunity = frappe.get_all(
+		"Pipeline Opportunity",
+		filters={"team": team.name, "status": "Open", "contact": ("is", "set")},
+		pluck="name",
+		order_by="creation asc",
+		limit=1,
+	)[0]
+	starts_at = add_to_date(now_datetime(), minutes=45).replace(second=0, microsecond=0)
+	frappe.get_doc(
+		{
+			"doctype": "Pipeline Appointment",
+			"opportunity": opportunity,
+			"host": host,
+			"starts_at": starts_at,
+			"ends_at": add_to_date(starts_at, minutes=30),
+		}
+	).insert(ignore_permissions=True)
+	frappe.db.commit()
+	team.host_reminder_minutes = team.host_reminder_minutes or 60
+	remind_hosts(team, now_datetime())
+	context, page = logged_in(browser, args, "anna", viewport=(1280, 720))
+	page.goto(args.url + "/app/pipeline-appointment?status=Scheduled")
+	page.locator(".dropdown-notifications .notifications-icon").click()
+	page.locator(".notifications-list .notification-item", has_text="Appointment at").first.wait_for(
+		timeout=30000
+	)
+	page.mouse.move(400, 500)  # no tooltip over the bell
+	page.wait_for_timeout(800)
+	page.screenshot(path=os.path.join(DOCS, "reminder.png"))
+	print("wrote reminder.png")
+	context.close()
+
+
+def page_shots(browser, args) -> None:
+	"""The board in the warning window, the reports and a digest (prepared first)."""
 	digest = prepare()
-	from playwright.sync_api import sync_playwright
 
 	shots = [
 		("anna", "/app/pipeline-board?team=Appointments", ".pb-chip-abandon", "abandonment-warning.png"),
@@ -191,20 +231,40 @@ def main() -> None:
 		),
 		("anna", f"/app/pipeline-digest/{digest}", ".frappe-control[data-fieldname=content]", "digest.png"),
 	]
+	for user, path, ready, filename in shots:
+		context, page = logged_in(browser, args, user)
+		page.goto(args.url + path)
+		page.wait_for_selector(ready, timeout=60000)
+		page.locator(ready).first.scroll_into_view_if_needed()
+		page.wait_for_timeout(1500)  # charts and fonts settle
+		page.screenshot(path=os.path.join(DOCS, filename))
+		print("wrote", filename)
+		context.close()
+
+
+def main() -> None:
+	parser = argparse.ArgumentParser()
+	parser.add_argument("--site", default="pipeline.localhost")
+	parser.add_argument("--url", default="http://pipeline.localhost:8000")
+	parser.add_argument("--password", default="demo-pipeline")
+	parser.add_argument("--only", nargs="+", choices=GROUPS, help="take only these groups of shots")
+	args = parser.parse_args()
+	groups = args.only or GROUPS
+	frappe.init(site=args.site, sites_path=".")
+	frappe.connect()
+	from playwright.sync_api import sync_playwright
+
 	with sync_playwright() as playwright:
 		browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-		for user, path, ready, filename in shots:
-			context, page = logged_in(browser, args, user)
-			page.goto(args.url + path)
-			page.wait_for_selector(ready, timeout=60000)
-			page.locator(ready).first.scroll_into_view_if_needed()
-			page.wait_for_timeout(1500)  # charts and fonts settle
-			page.screenshot(path=os.path.join(DOCS, filename))
-			print("wrote", filename)
-			context.close()
-		gate_shots(browser, args)
-		phone_shots(browser, args)
-		booking_shots(browser, args)
+		for group, take in (
+			("pages", page_shots),
+			("gates", gate_shots),
+			("phone", phone_shots),
+			("booking", booking_shots),
+			("reminder", reminder_shots),
+		):
+			if group in groups:
+				take(browser, args)
 		browser.close()
 
 

@@ -1,15 +1,24 @@
 """The Calendar view of Pipeline Appointment over HTTP, as the desk's calendar asks: its events
-(team-scoped, titled by contact and opportunity, filtered by host) and a drag that reschedules."""
+(team-scoped, titled by contact and opportunity, filtered by team and host) and a drag that reschedules
+(the opportunity's stage following the new time); in the browser, coloured by status and opening the
+appointment on a click."""
 
 import json
 
 import frappe
 import pytest
 from frappe.tests.utils import FrappeTestCase
-from frappe.utils import add_days, add_to_date, get_datetime, now_datetime, random_string
+from frappe.utils import add_days, add_to_date, get_datetime, getdate, now_datetime, random_string
 
 from pipeline_app.tests.browser import browser, logged_in_page
-from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
+from pipeline_app.tests.factories import (
+	make_contact,
+	make_opportunity,
+	make_team,
+	make_user,
+	purge_team,
+	stage_named,
+)
 from pipeline_app.tests.http_client import Client, message
 
 pytestmark = pytest.mark.http
@@ -90,8 +99,25 @@ class TestAppointmentCalendar(FrappeTestCase):
 		self.assertEqual([e["name"] for e in self.events(self.as_seller, host=self.host)], [self.mine.name])
 		self.assertEqual([e["name"] for e in self.events(self.as_outsider)], [self.theirs.name])
 
+	def test_the_team_filter_shows_that_team_and_another_team_answers_nothing(self):
+		self.assertEqual(
+			{e["name"] for e in self.events(self.as_seller, team=self.team)},
+			{self.mine.name, self.unhosted.name},
+		)
+		self.assertEqual(self.events(self.as_seller, team=self.other), [])
+		self.assertEqual(
+			[e["name"] for e in self.events(self.as_outsider, team=self.other)], [self.theirs.name]
+		)
+
 	def test_a_drag_reschedules_and_another_team_cannot(self):
-		moved = add_to_date(self.dragged.starts_at, hours=5)
+		"""Dragged from a later day to later today: the new time is saved and, as for any new time, the
+		opportunity moves from the booked stage to the appointment-day stage."""
+		moved = add_to_date(now_datetime(), minutes=10).replace(second=0, microsecond=0)
+		if getdate(moved) != getdate(now_datetime()):
+			self.skipTest("less than ten minutes of today are left")
+		booked, appointment_day = (stage_named(self.team, name) for name in ("Call before intake", "Intake"))
+		opportunity = self.dragged.opportunity
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", opportunity, "stage"), booked)
 		args = {
 			"doctype": "Pipeline Appointment",
 			"name": self.dragged.name,
@@ -108,6 +134,7 @@ class TestAppointmentCalendar(FrappeTestCase):
 			frappe.db.get_value("Pipeline Appointment", self.dragged.name, "starts_at"),
 			get_datetime(self.dragged.starts_at),
 		)
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", opportunity, "stage"), booked)
 
 		response = self.as_seller.post(
 			"/api/method/frappe.desk.calendar.update_event",
@@ -117,27 +144,38 @@ class TestAppointmentCalendar(FrappeTestCase):
 		frappe.db.rollback()
 		stored = frappe.db.get_value("Pipeline Appointment", self.dragged.name, ["starts_at", "ends_at"])
 		self.assertEqual(stored, (moved, add_to_date(moved, minutes=45)))
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", opportunity, "stage"), appointment_day)
+
+
+# the colour Frappe's calendar gives each status through pipeline_appointment_calendar.js's get_css_class
+STATUS_COLOURS = {"Scheduled": "blue", "No Show": "red", "Cancelled": "orange"}
 
 
 @pytest.mark.browser
 def test_the_calendar_view_shows_the_teams_appointments(browser):  # noqa: F811 (the browser fixture)
-	"""Opening the Calendar view used to fail on the server ("Unknown column 'end'")."""
+	"""Opening the Calendar view used to fail on the server ("Unknown column 'end'"). Each appointment
+	shows in its status's colour, and a click opens it."""
 	from pipeline_app.demo import skip_setup_wizard
 
 	skip_setup_wizard()  # a fresh site sends a desk user to the setup wizard first
 	suffix = random_string(6).lower()
 	seller = make_user(f"calendar.view.{suffix}@pipeline.test")
 	team = make_team(f"Calendar view {suffix}", members=[seller], template="Appointment funnel").name
-	opportunity = make_opportunity(
-		team, title=f"Deal {suffix}", contact=make_contact(first_name=f"Ada {suffix}")
-	)
-	frappe.get_doc(
-		{
-			"doctype": "Pipeline Appointment",
-			"opportunity": opportunity.name,
-			"starts_at": add_to_date(now_datetime(), hours=1),
-		}
-	).insert()
+	appointments = {}
+	for hours, (status, title) in enumerate(
+		(("Scheduled", "Deal"), ("No Show", "Missed"), ("Cancelled", "Called off")), start=1
+	):
+		opportunity = make_opportunity(
+			team, title=f"{title} {suffix}", contact=make_contact(first_name=f"Ada {suffix}")
+		)
+		appointments[status] = frappe.get_doc(
+			{
+				"doctype": "Pipeline Appointment",
+				"opportunity": opportunity.name,
+				"starts_at": add_to_date(now_datetime(), hours=hours),
+				"status": status,
+			}
+		).insert()
 	frappe.db.commit()
 	page = logged_in_page(browser, seller, "/app/pipeline-appointment/view/calendar", viewport=(1400, 900))
 	errors = page.errors
@@ -145,6 +183,26 @@ def test_the_calendar_view_shows_the_teams_appointments(browser):  # noqa: F811 
 	try:
 		page.locator(".fc-event", has_text=f"Deal {suffix}").first.wait_for(timeout=30000)
 		assert page.locator(".modal.show .msgprint").count() == 0
+		for status, colour in STATUS_COLOURS.items():
+			title = appointments[status].opportunity_title
+			event = page.locator(".fc-event", has_text=title).first
+			event.wait_for(timeout=10000)
+			shown, wanted = event.evaluate(
+				"""(event, colour) => {
+					const probe = document.createElement("div");
+					probe.style.backgroundColor = frappe.ui.color.get(colour, "extra-light");
+					probe.style.color = frappe.ui.color.get(colour, "dark");
+					document.body.appendChild(probe);
+					const style = (el) => [getComputedStyle(el).backgroundColor, getComputedStyle(el).color];
+					const result = [style(event), style(probe)];
+					probe.remove();
+					return result;
+				}""",
+				colour,
+			)
+			assert shown == wanted, (status, shown, wanted)
+		page.locator(".fc-event", has_text=f"Deal {suffix}").first.click()
+		page.wait_for_url(f"**/app/pipeline-appointment/{appointments['Scheduled'].name}", timeout=15000)
 		assert not errors, errors
 	finally:
 		context.close()

@@ -75,6 +75,22 @@ class TestAppointmentSync(FrappeTestCase):
 			self.book(f"{today()} 15:00:00")
 			self.assertEqual(self.current().stage, self.stage("Intake"))
 
+	def test_a_new_time_moves_the_stage_as_a_new_booking_would(self):
+		"""A reschedule (a drag in the calendar, a new slot on the booking page) is a new time: to later
+		today moves a booked opportunity to the appointment-day stage, to a later day moves it back."""
+		with self.freeze_time(f"{today()} 08:00:00"):
+			appointment = self.book(add_days(now_datetime(), 3))
+			self.assertEqual(self.current().stage, self.stage("Call before intake"))
+			appointment.reload()  # as the form or the calendar would: the stored version
+			appointment.starts_at = f"{today()} 15:00:00"
+			appointment.save()
+			self.assertEqual(self.current().stage, self.stage("Intake"))
+			appointment.reload()
+			appointment.starts_at = add_days(now_datetime(), 2)
+			appointment.save()
+			self.assertEqual(self.current().stage, self.stage("Call before intake"))
+		self.assertEqual(len(self.notes("Pipeline Opportunity", self.opportunity.name)), 3)
+
 	def test_past_appointment_moves_nothing(self):
 		self.book(add_days(now_datetime(), -2))
 		self.assertEqual(self.current().stage, self.stage("Opt In"))

@@ -18,6 +18,7 @@ from pipeline_app.demo import (
 	HISTORY_DAYS,
 	_bulk_opportunities,
 	_opportunities_by_api,
+	set_site_locale,
 )
 from pipeline_app.funnel import get_team_stages
 from pipeline_app.tests.factories import make_contact, make_team, make_user, purge_team
@@ -30,6 +31,33 @@ class TestDemoTruth(FrappeTestCase):
 		self.assertIn(DEMO_LOCALE["time_zone"], country["timezones"])
 		currencies = {currency for *_team, currency, _days in DEMO_TEAMS if currency}
 		self.assertEqual(currencies, {DEMO_LOCALE["currency"]})
+
+	def test_the_demo_puts_the_site_in_the_teams_country_time_zone_and_currency(self):
+		"""make_demo's set_site_locale writes them to System Settings and the global default currency.
+		The site is the whole suite's: the previous values go back, committed, through the same save
+		(which clears the settings' caches)."""
+		if "erpnext" in frappe.get_installed_apps():
+			self.skipTest("on a site with ERPNext its setup wizard decides the locale")
+		before = frappe.db.get_value("System Settings", None, list(DEMO_LOCALE), as_dict=True)
+		default_currency = frappe.db.get_default("currency")
+		try:
+			set_site_locale()
+			self.assertEqual(
+				frappe.db.get_value("System Settings", None, list(DEMO_LOCALE), as_dict=True), DEMO_LOCALE
+			)
+			self.assertEqual({field: frappe.get_system_settings(field) for field in DEMO_LOCALE}, DEMO_LOCALE)
+			self.assertEqual(frappe.db.get_default("currency"), DEMO_LOCALE["currency"])
+		finally:
+			settings = frappe.get_single("System Settings")
+			settings.update(before)
+			settings.flags.ignore_mandatory = True
+			settings.save(ignore_permissions=True)
+			frappe.db.set_default("currency", default_currency)
+			frappe.db.commit()
+		self.assertEqual(
+			frappe.db.get_value("System Settings", None, list(DEMO_LOCALE), as_dict=True), before
+		)
+		self.assertEqual(frappe.db.get_default("currency"), default_currency)
 
 	def test_the_demo_booking_page_is_a_valid_one(self):
 		host = make_user()
