@@ -49,7 +49,8 @@ def test_an_administrator_puts_custom_fields_on_the_card_and_a_seller_edits_one(
 	)
 	admin = make_user(roles=("Pipeline User", "Pipeline Manager", "System Manager"))
 	seller = make_user()
-	team = make_team(f"Card layout {suffix}", members=[seller], deal_amount_enabled=1).name
+	# a currency of its own: an empty one is formatted with the site's default, which differs by site
+	team = make_team(f"Card layout {suffix}", members=[seller], deal_amount_enabled=1, currency="EUR").name
 	try:
 		add_custom_field(value, fieldtype="Currency", options="currency", in_standard_filter=0)
 		add_custom_field(signed, fieldtype="Date", in_standard_filter=0)
@@ -106,6 +107,7 @@ def test_an_administrator_puts_custom_fields_on_the_card_and_a_seller_edits_one(
 			f'.pb-field[data-fieldname="{name}"] .pb-field-value'
 		)
 		currency = frappe.db.get_value("Pipeline Opportunity", doc.name, "currency")
+		assert currency == "EUR"
 		assert field(boss, value).inner_text() == boss.evaluate(
 			"([v, c]) => format_currency(v, c)", [1250.5, currency]
 		)

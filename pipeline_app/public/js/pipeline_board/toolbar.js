@@ -145,12 +145,14 @@ export class BoardToolbar {
 	}
 
 	add_doctype_field(df) {
-		// labels and options are the administrator's text, which Frappe's controls draw as HTML
+		// labels and options are the administrator's text, which Frappe's Select draws as HTML (its
+		// options and its placeholder); page.add_field sets the inputs' placeholder attribute itself
 		const label = df.label || df.fieldname;
-		const any = { value: "", label: __("Any {0}", [label]) };
+		const any = { value: "", label: __("Any {0}", [esc(label)]) };
 		const control = {
 			fieldname: df.fieldname,
 			label,
+			placeholder: esc(label),
 			change: () => this.on_filter_change(),
 		};
 		if (df.fieldtype === "Select") {
