@@ -1,9 +1,12 @@
 """A card: what the board and its realtime events show of an opportunity, and what the board may
 change of it."""
 
+import re
+
 import frappe
 from frappe import _
 from frappe.model import no_value_fields, table_fields
+from frappe.utils import cstr, strip_html
 
 from pipeline_app.erpnext.linked import attach_documents
 
@@ -105,9 +108,18 @@ class MissingFieldsError(frappe.ValidationError):
 
 def check_required_fields(doc) -> None:
 	"""Before the board saves `doc`: the mandatory fields it leaves empty are refused with their
-	descriptions in the answer, and nothing is changed."""
+	descriptions in the answer, and nothing is changed. Mandatory: *Mandatory* (empty as Frappe's save
+	finds it), or *Mandatory Depends On* holding for `doc` as it would be saved (depends_on_holds)."""
 	empty = {fieldname for fieldname, _message in doc._get_missing_mandatory_fields()}
-	missing = [df for df in required_fields() if df.reqd and df.fieldname in empty]
+	missing = [
+		df
+		for df in required_fields()
+		if (
+			df.fieldname in empty
+			if df.reqd
+			else has_no_value(doc, df) and depends_on_holds(df.mandatory_depends_on, doc)
+		)
+	]
 	if not missing:
 		return
 	frappe.response["missing_fields"] = [field_info(df) for df in missing]
@@ -116,6 +128,46 @@ def check_required_fields(doc) -> None:
 		MissingFieldsError,
 		title=_("Missing Values"),
 	)
+
+
+# JavaScript's words in a depends-on expression, as Python reads them
+JS_OPERATORS = {"===": "==", "!==": "!=", "&&": " and ", "||": " or ", "!": " not "}
+JS_CONSTANTS = {"true": "True", "false": "False", "null": "None", "undefined": "None"}
+JS_TOKEN = re.compile(
+	r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""  # a string literal, kept as it is
+	r"|(===|!==|&&|\|\||!(?!=))"  # an operator Python spells otherwise
+	r"|\b(true|false|null|undefined)\b"
+)
+
+
+def depends_on_holds(expression: str | None, doc) -> bool:
+	"""Whether a depends-on expression (Mandatory Depends On, Depends On) holds for `doc`, as the desk
+	form decides it (frappe.ui.form.Layout.evaluate_depends_on_value; Frappe's save does not look at
+	Mandatory Depends On): `eval:<expression>` on `doc` (frappe.safe_eval, with JavaScript's ===, !==,
+	&&, ||, ! and true / false / null / undefined read as Python's), or a fieldname, which holds when
+	that field has a value. An expression Python cannot evaluate (a form script's `fn:`, other
+	JavaScript, a comparison of an empty value) does not hold: the board does not ask for what the
+	server cannot tell is needed, as Frappe's own save would not."""
+	expression = (expression or "").strip()
+	if not expression:
+		return False
+	values = frappe._dict(doc.as_dict(convert_dates_to_str=True))
+	if not expression.startswith("eval:"):
+		return bool(values.get(expression))
+	code = JS_TOKEN.sub(
+		lambda match: match.group(1) or JS_OPERATORS.get(match.group(2)) or JS_CONSTANTS[match.group(3)],
+		expression[5:],
+	)
+	try:
+		return bool(frappe.safe_eval(code.strip(), None, {"doc": values, "parent": values}))
+	except Exception:
+		return False
+
+
+def has_no_value(doc, df) -> bool:
+	"""Empty as Frappe's mandatory check finds a field (BaseDocument._get_missing_mandatory_fields)."""
+	value = doc.get(df.fieldname)
+	return value in (None, []) or not strip_html(cstr(value)).strip()
 
 
 CARD_FIELDS = (

@@ -77,7 +77,8 @@ def validate_team_filters(filters) -> str:
 
 
 def stage_chart(rows, fieldname: str, label: str, color: str) -> dict:
-	"""A bar per stage of one column of the report."""
+	"""A bar per stage of one column of the report, under the rows' `stage_name` (the stage's name in
+	the user's language, as the board shows it)."""
 	return {
 		"data": {
 			"labels": [row["stage_name"] for row in rows],

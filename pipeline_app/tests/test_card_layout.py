@@ -5,6 +5,7 @@ titles come in one query per titled doctype; realtime cards carry the same field
 higher permission level only to its readers); the panel's endpoint refuses fields the card's team
 did not make editable, and fields the user may not write. In process and over HTTP."""
 
+from pathlib import Path
 from unittest.mock import patch
 
 import frappe
@@ -14,7 +15,8 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import random_string
 
 from pipeline_app import api
-from pipeline_app.cards import BASE_FIELDS, CARD_FIELDS, card_fields, card_from_doc
+from pipeline_app.boot import extend_bootinfo
+from pipeline_app.cards import BASE_FIELDS, CARD_FIELDS, SHOWABLE_TYPES, card_fields, card_from_doc
 from pipeline_app.realtime import private_card_values, realtime_card
 from pipeline_app.tests.counters import count_queries
 from pipeline_app.tests.factories import make_opportunity, make_team, make_user, purge_team, stage_named
@@ -150,6 +152,19 @@ class TestCardLayout(FrappeTestCase):
 		labels = [row.label for row in frappe.get_doc("Pipeline Team", self.other).card_fields]
 		self.assertEqual(labels, ["ID", "Weighted Amount", frappe.get_meta(DOCTYPE).get_label(self.margin)])
 		set_layout(self.other, [])
+
+	def test_the_team_form_offers_the_types_the_server_accepts(self):
+		# the Card tab's field options go by the server's list, sent in the desk's boot (issue 13)
+		boot = frappe._dict()
+		extend_bootinfo(boot)
+		self.assertEqual(set(boot.pipeline_card_field_types), SHOWABLE_TYPES)
+		form_script = Path(
+			frappe.get_app_path(
+				"pipeline_app", "pipeline_app", "doctype", "pipeline_team", "pipeline_team.js"
+			)
+		).read_text()
+		self.assertIn("frappe.boot.pipeline_card_field_types", form_script)
+		self.assertNotIn('"Long Int"', form_script)  # no copy of the list
 
 	def test_the_messages_are_translated(self):
 		frappe.local.lang = "de"

@@ -1,8 +1,8 @@
 """Upgrades keep administrators' work: on a fresh site of its own, an administrator customizes the app
-(a custom field, Customize Form's property setters, the outcome Workflow, a team's default funnel,
-Pipeline Settings, a lost reason removed), then `bench migrate` runs with every patch of the app
-forgotten (as an upgrade from the first release would run them all): everything they set is still
-there afterwards, exactly."""
+(a custom field, Customize Form's property setters, the outcome Workflow, a team's default funnel
+and card layout, Pipeline Settings, a lost reason removed), then `bench migrate` runs with every
+patch of the app forgotten (as an upgrade from the first release would run them all): everything
+they set is still there afterwards, exactly."""
 
 import json
 import os
@@ -35,6 +35,12 @@ stage = frappe.get_doc("Funnel Stage", {"team": team.name, "stage_name": "Propos
 stage.stage_name = "Offer sent"
 stage.probability = 35
 stage.save()
+# the team's card layout (Card tab): shown fields in order, custom and standard, some panel-editable
+team.reload()
+for fieldname, show, edit in (("region", 1, 1), ("name", 1, 0), ("expected_close_date", 1, 1),
+		("follow_up_on", 0, 1)):
+	team.append("card_fields", {"fieldname": fieldname, "show_on_card": show, "editable_in_panel": edit})
+team.save()
 frappe.db.set_single_value("Pipeline Settings", {"digest_default_frequency": "Weekly",
 	"digest_default_weekday": "Friday", "abandonment_enabled": 0})
 reason = frappe.get_all("Pipeline Lost Reason", pluck="name", order_by="name", limit=1)[0]
@@ -57,6 +63,8 @@ snapshot = {
 	"states": [[s.state, s.doc_status, s.allow_edit] for s in
 		frappe.get_doc("Workflow", "Pipeline Opportunity Outcome").states],
 	"stages": rows("Funnel Stage", {"team": "Migrated Team"}, ["stage_name", "probability", "stage_type", "sequence"]),
+	"card_fields": [[r.idx, r.fieldname, r.label, r.show_on_card, r.editable_in_panel] for r in
+		frappe.get_doc("Pipeline Team", "Migrated Team").card_fields],
 	"settings": [frappe.db.get_single_value("Pipeline Settings", f) for f in
 		("digest_default_frequency", "digest_default_weekday", "abandonment_enabled")],
 	"lost_reasons": frappe.get_all("Pipeline Lost Reason", pluck="name", order_by="name"),
@@ -96,6 +104,10 @@ class TestMigrateKeepsCustomizations(FrappeTestCase):
 			before = self.run_on_site(SNAPSHOT)
 			self.assertIn(["source", "label", "Lead Source"], before["property_setters"])
 			self.assertNotIn(removed, before["lost_reasons"])
+			self.assertEqual(
+				[row[1] for row in before["card_fields"]],
+				["region", "name", "expected_close_date", "follow_up_on"],
+			)
 			# an upgrade from the first release: every patch of the app runs again
 			self.run_on_site(
 				"frappe.db.delete('Patch Log', {'patch': ('like', 'pipeline_app.%')}); frappe.db.commit(); print('@@0')"

@@ -11,7 +11,7 @@ from pipeline_app.pipeline_app.report.pipeline_funnel_conversion.pipeline_funnel
 	execute as execute_conversion,
 )
 from pipeline_app.pipeline_app.report.pipeline_time_in_stage.pipeline_time_in_stage import execute
-from pipeline_app.tests.factories import make_opportunity, make_team, make_user, stage_named
+from pipeline_app.tests.factories import PASSWORD, make_opportunity, make_team, make_user, stage_named
 from pipeline_app.tests.http_client import Client, message
 
 REPORT = "Pipeline Time in Stage"
@@ -246,6 +246,75 @@ class TestTimeInStageAccess(FrappeTestCase):
 		self.assertEqual(posing.status_code, 404, posing.text[:300])
 		self.assertNotIn('"result"', posing.text)
 		self.assertNotIn("New", response.text.replace("New Notification", ""))
+
+
+class TestReportsInTheUsersLanguage(FrappeTestCase):
+	"""Over HTTP, as the desk runs them for a German user: the team reports (rows and charts) and the
+	stage Link search name a template-made team's stages in German, as the board does."""
+
+	@classmethod
+	def setUpClass(cls):
+		from pipeline_app.tests.test_insight_reports import close
+
+		super().setUpClass()
+		cls.german = make_user()
+		user = frappe.get_doc("User", cls.german)
+		user.language = "de"
+		user.save(ignore_permissions=True)
+		cls.team = make_team(members=[cls.german]).name  # Sales funnel, made in English
+		proposal = stage_named(cls.team, "Proposal")
+		make_opportunity(cls.team, stage=proposal)  # open in Proposal
+		close(make_opportunity(cls.team, stage=proposal), "Lost")
+		close(make_opportunity(cls.team), "Won")
+		frappe.db.commit()
+		# signed in as the desk is (a request's language is the session user's; an API token's is not)
+		cls.client = Client()
+		signed_in = cls.client.request("POST", "/api/method/login", data={"usr": cls.german, "pwd": PASSWORD})
+		signed_in.raise_for_status()
+
+	@classmethod
+	def tearDownClass(cls):
+		from pipeline_app.tests.factories import purge_team
+
+		purge_team(cls.team)
+		super().tearDownClass()
+
+	def run_report(self, report, **filters):
+		return message(
+			self.client.call(
+				"frappe.desk.query_report.run",
+				"GET",
+				report_name=report,
+				filters={"team": self.team, **filters},
+				ignore_prepared_report=1,
+			)
+		)
+
+	def test_time_in_stage_and_funnel_conversion_name_the_stages_in_german(self):
+		for report in (REPORT, CONVERSION):
+			result = self.run_report(report)
+			names = [row["stage_name"] for row in result["result"]]
+			self.assertEqual(
+				names,
+				["Neu", "Qualifizierung", "Angebot", "Verhandlung", "Abschluss", "Gewonnen", "Verloren"],
+				report,
+			)
+			self.assertEqual(result["chart"]["data"]["labels"], names, report)
+			self.assertEqual(result["result"][0]["stage_type"], "Offen", report)
+
+	def test_win_loss_names_the_stage_lost_from_in_german(self):
+		result = self.run_report("Pipeline Win Loss", group_by="Stage Lost From")
+		self.assertEqual([row["group"] for row in result["result"]], ["Neu", "Angebot"])
+		self.assertEqual(result["chart"]["data"]["labels"], ["Neu", "Angebot"])
+
+	def test_the_stage_link_search_finds_the_german_name(self):
+		# Funnel Stage is a translated doctype: Link fields show, and search by, the translated title
+		found = message(
+			self.client.call(
+				"frappe.desk.search.search_link", "GET", doctype="Funnel Stage", txt="Angebot", page_length=50
+			)
+		)
+		self.assertIn(stage_named(self.team, "Proposal"), [row["value"] for row in found])
 
 
 class TestDashboards(FrappeTestCase):

@@ -9,9 +9,16 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import random_string
 
 from pipeline_app import api
-from pipeline_app.cards import MissingFieldsError
+from pipeline_app.cards import MissingFieldsError, depends_on_holds
 from pipeline_app.tests.browser import browser, logged_in_page
-from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
+from pipeline_app.tests.factories import (
+	make_contact,
+	make_opportunity,
+	make_team,
+	make_user,
+	purge_team,
+	stage_named,
+)
 from pipeline_app.tests.http_client import Client
 from pipeline_app.tests.test_doctype_filters import add_custom_field, remove_custom_field
 
@@ -87,6 +94,106 @@ class TestRequiredFields(FrappeTestCase):
 			"pipeline_app.api.add_opportunity", team=self.team, contact=self.contact, values={"board_rank": 5}
 		)
 		self.assertEqual(refused.status_code, 417, refused.text)
+
+
+class TestDependsOnMandatory(FrappeTestCase):
+	"""A field made *Mandatory Depends On* (in the desk form's JavaScript words): the board asks for it
+	where the expression holds for the opportunity as it would be saved, and only there."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		suffix = random_string(5).lower()
+		cls.seller = make_user()
+		cls.team = make_team(f"Depends {suffix}", members=[cls.seller]).name
+		cls.contact = make_contact(first_name=f"Dep {suffix}")
+		cls.field = f"hot_reason_{suffix}"
+		add_custom_field(
+			cls.field,
+			fieldtype="Data",
+			in_standard_filter=0,
+			mandatory_depends_on='eval:doc.interest === "Hot" && !doc.on_hold_until',
+		)
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.set_user("Administrator")
+		remove_custom_field(cls.field)
+		purge_team(cls.team)
+		super().tearDownClass()
+
+	def tearDown(self):
+		frappe.set_user("Administrator")
+		frappe.response.pop("missing_fields", None)
+
+	def refused_for_the_field(self, call):
+		with self.assertRaises(MissingFieldsError):
+			call()
+		self.assertEqual([f["fieldname"] for f in frappe.response.pop("missing_fields")], [self.field])
+
+	def test_the_board_lists_the_field_with_its_condition(self):
+		frappe.set_user(self.seller)
+		required = {f["fieldname"]: f for f in api.get_board(self.team)["team"]["required_fields"]}
+		self.assertEqual(
+			required[self.field]["mandatory_depends_on"], 'eval:doc.interest === "Hot" && !doc.on_hold_until'
+		)
+		self.assertFalse(required[self.field]["reqd"])
+
+	def test_a_quick_edit_that_makes_it_mandatory_asks_for_it(self):
+		opportunity = make_opportunity(self.team, contact=self.contact).name
+		frappe.set_user(self.seller)
+		api.update_opportunity(opportunity, {"interest": "Cold"})  # the condition does not hold
+		self.refused_for_the_field(lambda: api.update_opportunity(opportunity, {"interest": "Hot"}))
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", opportunity, "interest"), "Cold")
+		api.update_opportunity(opportunity, {"interest": "Hot", self.field: "Budget approved"})
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Opportunity", opportunity, ["interest", self.field]),
+			("Hot", "Budget approved"),
+		)
+
+	def test_a_move_of_a_card_it_applies_to_asks_for_it(self):
+		# made before the board asked (Frappe's own save does not look at Mandatory Depends On)
+		opportunity = make_opportunity(self.team, contact=self.contact, interest="Hot").name
+		stage = frappe.db.get_value("Pipeline Opportunity", opportunity, "stage")
+		proposal = stage_named(self.team, "Proposal")
+		frappe.set_user(self.seller)
+		self.refused_for_the_field(lambda: api.move_opportunity(opportunity, proposal))
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", opportunity, "stage"), stage)
+		# the board moves with the values asked through update_opportunity
+		api.update_opportunity(opportunity, {"stage": proposal, self.field: "Asked for it"})
+		self.assertEqual(
+			frappe.db.get_value("Pipeline Opportunity", opportunity, ["stage", self.field]),
+			(proposal, "Asked for it"),
+		)
+
+	def test_add_new_asks_for_it_where_it_applies(self):
+		frappe.set_user(self.seller)
+		count = frappe.db.count("Pipeline Opportunity", {"team": self.team})
+		self.refused_for_the_field(
+			lambda: api.add_opportunity(self.team, contact=self.contact, values={"interest": "Hot"})
+		)
+		self.assertEqual(frappe.db.count("Pipeline Opportunity", {"team": self.team}), count)
+		filled = api.add_opportunity(
+			self.team, contact=self.contact, values={"interest": "Hot", self.field: "Referral"}
+		)["card"]["name"]
+		self.assertEqual(frappe.db.get_value("Pipeline Opportunity", filled, self.field), "Referral")
+		api.add_opportunity(self.team, contact=self.contact, values={"interest": "Warm"})  # not asked
+		self.assertEqual(frappe.db.count("Pipeline Opportunity", {"team": self.team}), count + 2)
+
+	def test_expressions_are_read_as_the_desk_form_reads_them(self):
+		doc = frappe.get_doc({"doctype": "Pipeline Opportunity", "interest": "Hot", "amount": 0})
+		for expression, holds in (
+			("interest", True),  # a fieldname: the field has a value
+			("source", False),
+			('eval:doc.interest === "Hot" && !doc.source', True),
+			("eval:doc.interest !== 'Hot' || doc.amount > 0", False),
+			("eval:doc.interest == 'a!==b'", False),  # operators inside strings are text
+			("eval:doc.source === null", True),
+			("fn:check_in_form_script", False),  # a form script's function: not on the server
+			("eval:[1, 2].includes(1)", False),  # JavaScript beyond the operators: not asked
+			("", False),
+		):
+			self.assertEqual(depends_on_holds(expression, doc), holds, expression)
 
 
 @pytest.mark.browser

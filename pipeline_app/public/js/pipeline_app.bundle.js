@@ -173,6 +173,15 @@ pipeline_app.team_report_filters = function (from_label, to_label) {
 	];
 };
 
+// The Stage column of the team reports: the stage's name in the user's language (the row's
+// stage_name, which the server translates as the board does), still a link to the stage.
+pipeline_app.stage_formatter = function (value, row, column, data, default_formatter) {
+	if (column.fieldname === "stage" && value && data && data.stage_name) {
+		frappe.utils.add_link_title("Funnel Stage", value, data.stage_name);
+	}
+	return default_formatter(value, row, column, data);
+};
+
 // A team report opens on the user's first team (managers who are in none: the first they can read).
 pipeline_app.select_first_team = function (report) {
 	if (report.get_filter_value("team")) return;

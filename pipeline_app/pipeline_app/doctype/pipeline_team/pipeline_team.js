@@ -10,35 +10,15 @@ const AUTOMATION_STAGE_FIELDS = [
 	"booking_stage",
 ];
 
-// the field types a card shows (pipeline_app/cards.py SHOWABLE_TYPES; the server checks each row)
-const CARD_FIELD_TYPES = [
-	"Data",
-	"Select",
-	"Autocomplete",
-	"Link",
-	"Check",
-	"Int",
-	"Long Int",
-	"Float",
-	"Currency",
-	"Percent",
-	"Rating",
-	"Date",
-	"Datetime",
-	"Time",
-	"Duration",
-	"Phone",
-	"Small Text",
-	"Text",
-	"Long Text",
-];
-
-// Card Fields: any field of Pipeline Opportunity a card can show (custom fields included)
+// Card Fields: any field of Pipeline Opportunity a card can show (custom fields included), of the
+// types the server says a card shows (pipeline_app/cards.py SHOWABLE_TYPES, in the desk's boot:
+// pipeline_app/boot.py); the server checks each row when the team is saved
 async function set_card_field_options(frm) {
 	await frappe.model.with_doctype("Pipeline Opportunity");
+	const types = frappe.boot.pipeline_card_field_types || [];
 	const fields = frappe
 		.get_meta("Pipeline Opportunity")
-		.fields.filter((df) => CARD_FIELD_TYPES.includes(df.fieldtype) && !df.hidden);
+		.fields.filter((df) => types.includes(df.fieldtype) && !df.hidden);
 	const options = [
 		"",
 		{ value: "name", label: `${__("ID")} (name)` },

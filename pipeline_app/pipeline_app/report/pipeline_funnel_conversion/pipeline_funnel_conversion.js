@@ -4,4 +4,5 @@
 frappe.query_reports["Pipeline Funnel Conversion"] = {
 	filters: pipeline_app.team_report_filters(__("Created From"), __("Created To")),
 	onload: pipeline_app.select_first_team,
+	formatter: pipeline_app.stage_formatter,
 };

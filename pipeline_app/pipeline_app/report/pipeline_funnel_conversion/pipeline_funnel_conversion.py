@@ -155,8 +155,8 @@ def summarise(stages, depths) -> list[dict]:
 	def row(stage, reached: int, previous: int | None) -> dict:
 		return {
 			"stage": stage.name,
-			"stage_name": stage.stage_name,
-			"stage_type": stage.stage_type,
+			"stage_name": _(stage.stage_name),  # in the user's language, as the board shows it
+			"stage_type": _(stage.stage_type),
 			"reached": reached,
 			"share_of_all": flt(100 * reached / created, 1) if created else None,
 			"from_previous": flt(100 * reached / previous, 1) if previous else None,

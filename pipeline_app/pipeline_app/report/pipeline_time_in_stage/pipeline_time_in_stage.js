@@ -4,4 +4,5 @@
 frappe.query_reports["Pipeline Time in Stage"] = {
 	filters: pipeline_app.team_report_filters(__("From Date"), __("To Date")),
 	onload: pipeline_app.select_first_team,
+	formatter: pipeline_app.stage_formatter,
 };

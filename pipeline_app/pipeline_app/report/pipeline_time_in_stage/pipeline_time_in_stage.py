@@ -98,8 +98,8 @@ def summarise(stages, figures: dict[str, frappe._dict]) -> list[dict]:
 		figure = figures.get(stage.name) or frappe._dict(entered=0, moved_on=0, still_there=0)
 		row = {
 			"stage": stage.name,
-			"stage_name": stage.stage_name,
-			"stage_type": stage.stage_type,
+			"stage_name": _(stage.stage_name),  # in the user's language, as the board shows it
+			"stage_type": _(stage.stage_type),
 			"entered": int(figure.entered or 0),
 		}
 		if stage.stage_type != OPEN:  # Won / Lost stages end the journey: only entries count

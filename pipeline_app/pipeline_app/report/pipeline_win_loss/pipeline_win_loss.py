@@ -158,7 +158,7 @@ def group_names(team: str, group_by: str, keys: list):
 	elif group_by == "Stage Lost From":
 		stages = get_team_stages(team)
 		position = {stage.name: index for index, stage in enumerate(stages)}
-		labels = {stage.name: stage.stage_name for stage in stages}
+		labels = {stage.name: _(stage.stage_name) for stage in stages}  # as the board shows them
 		labels[None] = _("Not Recorded")
 		return labels, lambda key, label: (key is None, position.get(key, len(stages)), label.lower())
 	elif group_by in ("Source", "Interest"):
