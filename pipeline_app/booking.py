@@ -6,7 +6,11 @@ books one without logging in, and the confirmation's signed link lets them cance
   has no scheduled appointment overlapping it, the buffer included. Hosts' appointments in every team
   count: a host is one person.
 - Booking: the visitor's contact is matched as message intake matches one (email, then phone; else a
-  new contact), their latest open opportunity in the team is used or one is created in the team's
+  new contact), except that a phone number typed on a public form never picks a contact that has an
+  email address on file (whoever books that way gets a contact of their own: the stored contact's
+  reminders and links go to its own address), and nothing of a stored contact is ever shown or
+  mailed to the visitor (answers and emails carry only what they typed, the team's and the host's
+  first name); their latest open opportunity in the team is used or one is created in the team's
   booking stage, and a Scheduled appointment is made with the free host who has the fewest upcoming
   appointments in the team. The appointment's own sync then moves the stage. Bookings run one at a
   time (a named lock in a fresh transaction), the slot checked again inside: of two visitors racing
@@ -453,8 +457,10 @@ def create_booking(team: frappe._dict, visitor: frappe._dict, starts_at: datetim
 
 def booking_contact(team: frappe._dict, visitor: frappe._dict) -> str:
 	"""Message intake's rules: the contact with this email, else with this phone number, else a new
-	one. An existing contact is never changed by a public form."""
-	contacts = find_contacts(visitor.email) or (find_contacts(visitor.phone) if visitor.phone else [])
+	one; by phone only a contact known by phone alone (no email address on file), as a number typed
+	by anyone proves nothing and would send the contact's own reminders and manage links elsewhere.
+	An existing contact is never changed by a public form."""
+	contacts = find_contacts(visitor.email) or (phone_only_contacts(visitor.phone) if visitor.phone else [])
 	if contacts:
 		return contact_for_team(contacts, team.name)
 	contact = frappe.get_doc(
@@ -465,6 +471,21 @@ def booking_contact(team: frappe._dict, visitor: frappe._dict) -> str:
 		contact.append("phone_nos", {"phone": visitor.phone, "is_primary_mobile_no": 1})
 	contact.insert(ignore_permissions=True)
 	return contact.name
+
+
+def phone_only_contacts(phone: str) -> list[str]:
+	"""The contacts with this phone number and no email address (trusted: never shown to the visitor)."""
+	contacts = find_contacts(phone)
+	if not contacts:
+		return []
+	with_email = set(
+		frappe.get_all(
+			"Contact Email", filters={"parenttype": "Contact", "parent": ("in", contacts)}, pluck="parent"
+		)
+	) | set(
+		frappe.get_all("Contact", filters={"name": ("in", contacts), "email_id": ("is", "set")}, pluck="name")
+	)
+	return [contact for contact in contacts if contact not in with_email]
 
 
 def new_opportunity(team: frappe._dict, contact: str, visitor: frappe._dict):
@@ -548,10 +569,9 @@ def managed_appointment(appointment: str, token: str):
 
 
 def managed_answer(appointment) -> dict:
-	return {
-		**booking_answer(appointment),
-		"contact_first_name": frappe.db.get_value("Contact", appointment.contact, "first_name"),
-	}
+	"""What the manage link shows: the booking's own answer, nothing of the stored contact (the link
+	reaches whoever typed the email or phone, who may not be that contact)."""
+	return booking_answer(appointment)
 
 
 @frappe.whitelist(allow_guest=True, methods=["POST"])

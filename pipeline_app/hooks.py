@@ -45,6 +45,11 @@ permission_query_conditions = {
 	"Pipeline Abandonment Run": "pipeline_app.permissions.abandonment_run_query",
 	"Pipeline Digest": "pipeline_app.permissions.digest_query",
 	"Pipeline Digest Subscription": "pipeline_app.permissions.digest_subscription_query",
+	# child tables: Frappe lists them checking only the role on the parent; each gets its parent's rows
+	"Pipeline Opportunity Item": "pipeline_app.permissions.opportunity_item_query",
+	"Pipeline Booking Hours": "pipeline_app.permissions.booking_hours_query",
+	"Pipeline Card Field": "pipeline_app.permissions.card_field_query",
+	"Pipeline Digest Team": "pipeline_app.permissions.digest_team_query",
 	# File, ToDo, Comment, Communication, Version, Document Follow, Tag Link, Workflow Action, ...:
 	# rows attached to another team's record are left out (found from each doctype's meta)
 	"*": "pipeline_app.permissions.reference_query",
@@ -59,6 +64,8 @@ has_permission = {
 	"Pipeline Abandonment Run": "pipeline_app.permissions.abandonment_run_permission",
 	"Pipeline Digest": "pipeline_app.permissions.own_record_permission",
 	"Pipeline Digest Subscription": "pipeline_app.permissions.own_record_permission",
+	# notes whether a new File brings its own content (see check_file_copy below)
+	"File": "pipeline_app.permissions.file_permission",
 	# every doctype: not attached to another team's record, no link to one on write
 	"*": "pipeline_app.permissions.reference_permission",
 }
@@ -95,6 +102,22 @@ override_whitelisted_methods = {
 	"frappe.desk.form.load.get_communications": "pipeline_app.overrides.get_communications",
 	# doctype rooms carry every save's list_update to all readers of the doctype
 	"frappe.realtime.can_subscribe_doctype": "pipeline_app.overrides.can_subscribe_doctype",
+	# read records with frappe.get_all / frappe.get_value / raw queries, unchecked: the same reads
+	# through frappe.get_list (workflow counts of any column, a Heatmap described in the request, link
+	# titles, tagged records, the form's previous / next record)
+	"frappe.workflow.doctype.workflow.workflow.get_workflow_state_count": (
+		"pipeline_app.overrides.get_workflow_state_count"
+	),
+	"frappe.desk.doctype.dashboard_chart.dashboard_chart.get": "pipeline_app.overrides.get_dashboard_chart",
+	"frappe.desk.search.get_link_title": "pipeline_app.overrides.get_link_title",
+	"frappe.desk.doctype.tag.tag.get_tagged_docs": "pipeline_app.overrides.get_tagged_docs",
+	"frappe.desk.form.utils.get_next": "pipeline_app.overrides.get_next",
+	# Kanban moves read each card's column unchecked: unreadable cards fail as missing ones
+	"frappe.desk.doctype.kanban_board.kanban_board.update_order": "pipeline_app.overrides.update_order",
+	"frappe.desk.doctype.kanban_board.kanban_board.update_order_for_single_card": (
+		"pipeline_app.overrides.update_order_for_single_card"
+	),
+	"frappe.desk.doctype.kanban_board.kanban_board.add_card": "pipeline_app.overrides.add_card",
 }
 
 # Bad input answers a clear 4xx, never a 500, and tracebacks reach System Managers only
@@ -133,6 +156,16 @@ doc_events = {
 	},
 	"Communication": {
 		"after_insert": "pipeline_app.automation.conversations.on_communication",
+	},
+	# Frappe's Kanban Board is not for team-scoped doctypes (its column orders list every team's cards):
+	# the Pipeline Board is; System Managers may keep one (pipeline_app/overrides.py)
+	"Kanban Board": {
+		"validate": "pipeline_app.overrides.refuse_team_scoped_kanban",
+	},
+	# a new File naming a private file already on the site (a copy: Frappe serves the file to any
+	# reader of any row naming it) only for a user who may read one of those rows
+	"File": {
+		"validate": "pipeline_app.permissions.check_file_copy",
 	},
 	# ERPNext (pipeline_app/erpnext/outcomes.py): links to opportunities checked, outcomes follow
 	# and their cards' badges follow them (pipeline_app/erpnext/linked.py)

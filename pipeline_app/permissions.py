@@ -6,6 +6,8 @@ reportview and its counts, link search, exports); `has_permission` covers every 
 apply on top: these hooks only ever narrow them.
 """
 
+import errno
+import os
 from contextlib import contextmanager
 
 import frappe
@@ -102,6 +104,50 @@ def stage_change_permission(doc, ptype: str | None = None, user: str | None = No
 
 def abandonment_run_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	return _allowed((doc.get("team"),), user)
+
+
+# Child tables: Frappe lists a child doctype (frappe.client.get_list / reportview with `parent`)
+# after checking only the role on the parent, and applies only the child's own conditions. Each child
+# doctype whose parent is scoped gets its parent's own condition, through the parent table.
+# ---------------------------------------------------------------------------------------------------
+
+
+def _child_condition(child: str, parent: str, parent_condition: str) -> str:
+	"""Rows of `child` whose parent passes `parent_condition` (the parent doctype's own
+	permission_query_conditions: escaped literals only, never user input)."""
+	if not parent_condition:
+		return ""
+	if parent_condition == NO_ROWS:
+		return NO_ROWS
+	table = f"`tab{child}`"
+	return (
+		f"({table}.`parenttype` = {frappe.db.escape(parent)}"
+		f" and {table}.`parent` in (select `name` from `tab{parent}` where {parent_condition}))"
+	)
+
+
+def opportunity_item_query(user: str | None = None) -> str:
+	return _child_condition("Pipeline Opportunity Item", "Pipeline Opportunity", opportunity_query(user))
+
+
+def booking_hours_query(user: str | None = None) -> str:
+	return _child_condition("Pipeline Booking Hours", "Pipeline Team", team_query(user))
+
+
+def card_field_query(user: str | None = None) -> str:
+	return _child_condition("Pipeline Card Field", "Pipeline Team", team_query(user))
+
+
+def digest_team_query(user: str | None = None) -> str:
+	"""The teams the user's own subscription follows (managers: everyone's), and only teams they may
+	read: a row's team can be joined in a list (`fields=["team.description"]`)."""
+	conditions = (
+		_child_condition(
+			"Pipeline Digest Team", "Pipeline Digest Subscription", digest_subscription_query(user)
+		),
+		_team_condition("`tabPipeline Digest Team`.`team`", user),
+	)
+	return " and ".join(condition for condition in conditions if condition)
 
 
 # A user's own records: their digests and digest subscription (managers: everyone's)
@@ -353,3 +399,58 @@ def reference_query(user: str | None = None, doctype: str | None = None) -> str:
 			f" and link.`parenttype` = {frappe.db.escape(doctype)} and not {foreign})"
 		)
 	return " and ".join(conditions)
+
+
+# Private files: Frappe serves /private/files/<name> to whoever may read ANY File row with that URL
+# (file/utils.find_file_by_url), and anyone may create a File row naming an existing URL (and owns
+# it). A new row naming a private file already on the site, without bringing its own content, is a
+# copy of that file: only for a user who may already read one of its rows.
+# --------------------------------------------------------------------------------------------------
+
+
+def file_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
+	"""has_permission for File: decides nothing. On the create check of a new File (every insert that
+	does not ignore permissions) it notes whether the File brings its own content (an upload, which
+	Frappe may store under an existing file's URL when the content is the same) or only names a file
+	(check_file_copy). Inserts that ignore permissions are treated as copies."""
+	if ptype == "create" and doc.is_new() and doc.flags.pipeline_uploaded is None:
+		doc.flags.pipeline_uploaded = bool(doc.get("content"))
+	return None
+
+
+def check_file_copy(doc, method: str | None = None) -> None:
+	"""doc_event (File validate, after Frappe's own, which normalizes the URL): a File naming a
+	private URL that other File rows already name, new or changed to it, is refused as a missing
+	file is, unless the session user may read one of those rows. Trusted code (Administrator,
+	install, migrate, system_access) and uploads are not checked. Only another file's existing rows
+	are refused: a URL no row names is left to Frappe's own checks."""
+	url = doc.file_url or ""
+	if doc.is_folder or not url.startswith("/private/"):
+		return
+	if doc.is_new() and doc.flags.pipeline_uploaded:
+		return
+	if not doc.is_new() and not doc.has_value_changed("file_url"):
+		return
+	if (
+		frappe.session.user == "Administrator"
+		or frappe.flags.pipeline_system_access
+		or frappe.flags.in_install
+		or frappe.flags.in_migrate
+		or frappe.flags.in_patch
+	):
+		return
+	# trusted read: the rows are only checked, one by one, with the user's own permission
+	rows = frappe.get_all("File", filters={"file_url": url, "name": ("!=", doc.name)}, pluck="name")
+	if not rows:
+		return
+	logged = len(frappe.local.message_log)
+	readable = any(frappe.has_permission("File", "read", doc=frappe.get_doc("File", name)) for name in rows)
+	# the checks' own messages name the rows' documents: none reaches the user
+	del frappe.local.message_log[logged:]
+	if readable:
+		return
+	if doc.is_new():
+		# what a new File naming a file that is not there fails with (File.get_content's open)
+		raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), url)
+	# what File.validate_file_on_disk says when a File is changed to name a file that is not there
+	frappe.throw(_("File {0} does not exist").format(url), IOError)

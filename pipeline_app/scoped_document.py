@@ -49,6 +49,27 @@ class TeamScopedDocument(Document):
 		notify_readers(self)
 
 
+class ScopedChildDocument(Document):
+	"""The base class of the child rows of scoped records (line items, a team's members, booking hours
+	and card fields, digest follows). Frappe checks a row loaded on its own (REST
+	`/api/resource/<child>/<name>`, frappe.client.get) against the role on its parent doctype only: a
+	row whose parent the user may not list fails to load exactly as a missing row does. Rows loaded
+	with their parent are not loaded this way."""
+
+	def load_from_db(self):
+		super().load_from_db()
+		if restricted_teams() is None or not self.parenttype or not self.parent:
+			return
+		try:
+			# the parent's own permission_query_conditions decide, as for the child's lists
+			readable = frappe.get_list(self.parenttype, filters={"name": self.parent}, pluck="name", limit=1)
+		except frappe.PermissionError:
+			frappe.clear_last_message()
+			readable = []
+		if not readable:
+			raise_not_found(self.doctype, self.name)
+
+
 def as_filter_list(filters) -> list:
 	"""Frappe's dict filters ({"field": value} or {"field": ("op", value)}) as a list."""
 	if isinstance(filters, list):

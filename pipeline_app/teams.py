@@ -4,6 +4,9 @@ import frappe
 
 MANAGER_ROLES = frozenset(("Pipeline Manager", "System Manager"))
 USER_TEAMS_CACHE_KEY = "pipeline_app:user_teams"
+# the whole cache goes at most this long after it was started, whatever happens: a bound on how long a
+# membership read by a request racing a team save can outlive the change (see clear_user_teams_cache)
+USER_TEAMS_CACHE_SECONDS = 300
 
 
 def is_pipeline_manager(user: str | None = None) -> bool:
@@ -29,7 +32,15 @@ def get_user_teams(user: str | None = None) -> list[str]:
 			)
 		)
 		frappe.cache.hset(USER_TEAMS_CACHE_KEY, user, teams)
+		expire_user_teams_cache()
 	return teams
+
+
+def expire_user_teams_cache() -> None:
+	"""Gives the cache its lifetime when it has none yet (Redis TTL -1: a hash just started)."""
+	key = frappe.cache.make_key(USER_TEAMS_CACHE_KEY)
+	if frappe.cache.ttl(key) == -1:
+		frappe.cache.expire(key, USER_TEAMS_CACHE_SECONDS)
 
 
 def get_readable_teams(user: str | None = None) -> list[str] | None:
@@ -63,4 +74,11 @@ def get_team_leads(team: str) -> list[str]:
 
 
 def clear_user_teams_cache(*args, **kwargs) -> None:
+	"""Now, for the rest of this transaction, and again once it commits: a concurrent request that
+	reads the membership before the commit caches the old one, which would otherwise stay."""
+	delete_user_teams_cache()
+	frappe.db.after_commit.add(delete_user_teams_cache)
+
+
+def delete_user_teams_cache() -> None:
 	frappe.cache.delete_value(USER_TEAMS_CACHE_KEY)

@@ -6,6 +6,9 @@
   No Show (Cancelled).
 - `enter_appointment_day_stage` (hourly) moves opportunities whose appointment is today from the
   booked stage to the appointment-day stage.
+- An appointment's team, contact and opportunity title are copies of its opportunity's (its lists
+  are scoped on its own team column, its reminders read its team): `copy_to_appointments` keeps
+  them, and the hosts' Events, in step when the opportunity changes.
 
 A move made by one side carries `flags.automation`, so the other side does not answer it: no loops,
 one timeline comment per event.
@@ -15,13 +18,18 @@ import frappe
 from frappe import _
 from frappe.utils import get_datetime, getdate, now_datetime, today
 
+from pipeline_app.automation.host_events import remove_host_event, sync_host_event
 from pipeline_app.automation.isolation import isolated_row
 from pipeline_app.automation.moves import add_timeline_note, move_opportunity_by_automation
+from pipeline_app.permissions import system_access
 from pipeline_app.realtime import publish_opportunity_names
+from pipeline_app.teams import can_access_team
 
 SOURCE_APPOINTMENT = "appointment"
 SOURCE_OPPORTUNITY = "opportunity"
 STATUS_STAGE_FIELDS = {"No Show": "no_show_stage", "Cancelled": "cancelled_stage"}
+# the appointment's fields copied from its opportunity (fetch_from, and Pipeline Appointment.validate)
+APPOINTMENT_COPIES = {"team": "team", "contact": "contact", "opportunity_title": "title"}
 
 
 def team_stages(team: str) -> frappe._dict:
@@ -74,6 +82,41 @@ def clear_abandonment_warning(opportunity: str) -> None:
 	if frappe.db.get_value("Pipeline Opportunity", opportunity, "abandons_on"):
 		frappe.db.set_value("Pipeline Opportunity", opportunity, "abandons_on", None, update_modified=False)
 		publish_opportunity_names([opportunity])
+
+
+def copy_to_appointments(opportunity) -> None:
+	"""From the opportunity's on_update: a new team, contact or title goes to every appointment of the
+	opportunity at once, in the save's transaction (an appointment refetches them only when it is
+	saved itself, and its lists are scoped on its own team column). A host who may not read the new
+	team loses the appointment's Event (its subject names the contact and the opportunity); the other
+	hosts' Events take the new subject. Trusted: the opportunity save was permission-checked."""
+	before = opportunity.get_doc_before_save()
+	if before is None:
+		return
+	changed = {
+		field: opportunity.get(source)
+		for field, source in APPOINTMENT_COPIES.items()
+		if before.get(source) != opportunity.get(source)
+	}
+	if not changed:
+		return
+	appointment = frappe.qb.DocType("Pipeline Appointment")
+	update = frappe.qb.update(appointment).where(appointment.opportunity == opportunity.name)
+	for field, value in changed.items():
+		update = update.set(appointment[field], value)
+	update.run()
+	hosted = frappe.get_all(
+		"Pipeline Appointment",
+		filters={"opportunity": opportunity.name, "host": ("is", "set"), "event": ("is", "set")},
+		pluck="name",
+	)
+	with system_access():
+		for name in hosted:
+			doc = frappe.get_doc("Pipeline Appointment", name)
+			if can_access_team(doc.team, doc.host):
+				sync_host_event(doc)
+			else:
+				remove_host_event(doc)
 
 
 def follow_opportunity_stage(opportunity) -> None:

@@ -1,10 +1,10 @@
 # Copyright (c) 2026, Pipeline App contributors
 # For license information, please see license.txt
 
-from frappe.model.document import Document
+from pipeline_app.scoped_document import ScopedChildDocument
 
 
-class PipelineDigestTeam(Document):
+class PipelineDigestTeam(ScopedChildDocument):
 	# begin: auto-generated types
 	# This code is auto-generated. Do not modify anything in this block.
 

@@ -5,7 +5,7 @@ import frappe
 
 from pipeline_app.assignments import sync_owner_assignment
 from pipeline_app.automation.abandonment import clear_warning_when_moved
-from pipeline_app.automation.appointments import follow_opportunity_stage
+from pipeline_app.automation.appointments import copy_to_appointments, follow_opportunity_stage
 from pipeline_app.board import set_board_rank
 from pipeline_app.column_counts import record_change as record_column_change
 from pipeline_app.funnel import apply_stage_rules, record_changes
@@ -123,6 +123,7 @@ class PipelineOpportunity(TeamScopedDocument):
 		record_changes(self)  # the stage history
 		sync_owner_assignment(self)  # the owner's ToDo
 		publish_opportunity(self)  # the boards, after commit (pipeline_app/realtime.py)
+		copy_to_appointments(self)  # its appointments' team, contact and title, their hosts' Events
 		follow_opportunity_stage(self)  # a No Show / Cancelled stage marks the open appointment
 
 	def on_trash(self):
