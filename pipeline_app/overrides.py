@@ -287,14 +287,18 @@ def get_dashboard_chart(
 	refresh: str | int | None = None,
 ) -> dict | None:
 	"""A Dashboard Chart's data. Frappe takes a chart described in the request (`chart`) with no
-	check and counts a Heatmap with frappe.get_all (every team's rows, any doctype). Here a described
-	chart needs read permission on its doctype and Heatmaps, saved or described, count readable rows
-	only; other charts are Frappe's, which reads through frappe.get_list."""
+	check and counts a Heatmap with frappe.get_all (every team's rows, any doctype), and answers a saved
+	chart from one cache shared by all users unless asked to refresh. Here a described chart needs read
+	permission on its doctype, Heatmaps, saved or described, count readable rows only, and saved charts
+	are computed for the user every time; other charts are Frappe's, which reads through
+	frappe.get_list."""
 	if chart_name:
 		saved = frappe.get_doc("Dashboard Chart", chart_name)
 		if is_heatmap(saved):
 			filters = frappe.parse_json(filters) or frappe.parse_json(saved.filters_json)
 			return readable_heatmap(saved, filters, heatmap_year or saved.heatmap_year)
+		# always computed for this user: Frappe's cache_source keeps one answer per chart name for
+		# everyone and serves it when `refresh` is not asked for (another team's counts)
 		return frappe_dashboard_chart(
 			chart_name=chart_name,
 			filters=filters,
@@ -303,7 +307,7 @@ def get_dashboard_chart(
 			timespan=timespan,
 			time_interval=time_interval,
 			heatmap_year=heatmap_year,
-			refresh=refresh,
+			refresh=1,
 		)
 	described = frappe._dict(frappe.parse_json(chart) or {})
 	if not isinstance(described.document_type, str) or not described.document_type:

@@ -6,9 +6,8 @@ reportview and its counts, link search, exports); `has_permission` covers every 
 apply on top: these hooks only ever narrow them.
 """
 
-import errno
-import os
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 import frappe
 from frappe import _
@@ -409,19 +408,50 @@ def reference_query(user: str | None = None, doctype: str | None = None) -> str:
 
 
 def file_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
-	"""has_permission for File: decides nothing. On the create check of a new File (every insert that
-	does not ignore permissions) it notes whether the File brings its own content (an upload, which
-	Frappe may store under an existing file's URL when the content is the same) or only names a file
-	(check_file_copy). Inserts that ignore permissions are treated as copies."""
+	"""has_permission for File. On the create check of a new File (every insert that does not ignore
+	permissions) it notes whether the File brings its own content (an upload, which Frappe may store
+	under an existing file's URL when the content is the same) or only names a file (check_file_copy).
+	A new File, or one changed to another URL, that names a private file the user may not read through
+	any of its rows is not permitted: another team's file and a file that is not there (or that no row
+	names) answer alike, a 403, before Frappe reads the file (a missing one was a 500). Inserts that
+	ignore permissions are treated as copies by check_file_copy."""
 	if ptype == "create" and doc.is_new() and doc.flags.pipeline_uploaded is None:
 		doc.flags.pipeline_uploaded = bool(doc.get("content"))
+	if ptype in ("create", "write") and names_unreadable_private_file(doc, user):
+		return False
 	return None
+
+
+def names_unreadable_private_file(doc, user: str | None = None) -> bool:
+	url = unquote(doc.get("file_url") or "")
+	if doc.get("is_folder") or not url.startswith("/private/"):
+		return False
+	if doc.is_new():
+		if doc.flags.pipeline_uploaded or doc.get("content"):
+			return False
+	elif unquote(frappe.db.get_value("File", doc.name, "file_url") or "") == url:
+		return False
+	user = user or frappe.session.user
+	if user == "Administrator" or frappe.flags.pipeline_system_access or frappe.flags.in_install:
+		return False
+	# trusted read: the rows are only checked, one by one, with the user's own permission
+	rows = frappe.get_all("File", filters={"file_url": url, "name": ("!=", doc.name or "")}, pluck="name")
+	logged, logs = len(frappe.local.message_log), frappe.flags.get("has_permission_check_logs")
+	checked = len(logs) if logs is not None else 0
+	readable = any(
+		frappe.has_permission("File", "read", doc=frappe.get_doc("File", name), user=user) for name in rows
+	)
+	# the checks' own messages and permission logs name the rows' documents: none reaches the user
+	del frappe.local.message_log[logged:]
+	if logs is not None:
+		del logs[checked:]
+	return not readable
 
 
 def check_file_copy(doc, method: str | None = None) -> None:
 	"""doc_event (File validate, after Frappe's own, which normalizes the URL): a File naming a
-	private URL that other File rows already name, new or changed to it, is refused as a missing
-	file is, unless the session user may read one of those rows. Trusted code (Administrator,
+	private URL that other File rows already name, new or changed to it, is refused (403) unless the
+	session user may read one of those rows. Trusted code (Administrator,
 	install, migrate, system_access) and uploads are not checked. Only another file's existing rows
 	are refused: a URL no row names is left to Frappe's own checks."""
 	url = doc.file_url or ""
@@ -449,8 +479,6 @@ def check_file_copy(doc, method: str | None = None) -> None:
 	del frappe.local.message_log[logged:]
 	if readable:
 		return
-	if doc.is_new():
-		# what a new File naming a file that is not there fails with (File.get_content's open)
-		raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), url)
-	# what File.validate_file_on_disk says when a File is changed to name a file that is not there
-	frappe.throw(_("File {0} does not exist").format(url), IOError)
+	# the paths that check permission were refused before (file_permission: a 403); a copy made with
+	# ignore_permissions (an email's attachments by File name) is refused the same way
+	frappe.throw(_("You do not have access to this file"), frappe.PermissionError, title=_("Not Permitted"))

@@ -158,7 +158,7 @@ def check_arguments(fn, args: dict) -> None:
 			continue
 		kinds = set(_flat_types(annotation))
 		if isinstance(value, str) and str in kinds and kinds & {dict, list}:
-			parsed = parse_json_argument(name, value, dict if dict in kinds else list)
+			parsed = parse_json_argument(name, value, tuple(kind for kind in (dict, list) if kind in kinds))
 			if parsed is not None:
 				args[name] = value = parsed
 		value = _validated(fn, name, value, kinds)
@@ -208,9 +208,10 @@ def check_size(name: str, value) -> None:
 		)
 
 
-def parse_json_argument(name: str, value, kind: type = dict):
-	"""`value` as an object of `kind` (dict or list), from the object itself or its JSON text as
-	`frappe.call` sends it; empty text and None are None. Anything else is refused in words."""
+def parse_json_argument(name: str, value, kind: type | tuple = dict):
+	"""`value` as an object of `kind` (dict or list, or a tuple of both), from the object itself or its
+	JSON text as `frappe.call` sends it; empty text and None are None. Anything else is refused in
+	words."""
 	if value is None or (isinstance(value, str) and not value.strip()):
 		return None
 	if isinstance(value, str):
@@ -223,8 +224,10 @@ def parse_json_argument(name: str, value, kind: type = dict):
 				title=_("Invalid Argument"),
 			)
 	if not isinstance(value, kind):
+		kinds = kind if isinstance(kind, tuple) else (kind,)
+		expected = " / ".join(_("an object") if each is dict else _("a list") for each in kinds)
 		frappe.throw(
-			_("{0} must be {1}").format(frappe.bold(name), _("an object") if kind is dict else _("a list")),
+			_("{0} must be {1}").format(frappe.bold(name), expected),
 			frappe.ValidationError,
 			title=_("Invalid Argument"),
 		)

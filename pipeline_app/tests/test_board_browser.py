@@ -729,6 +729,10 @@ def test_the_team_reports_open_on_the_user_s_team(world, open_board):
 		carol.goto(f"{site_url()}/app/query-report/{report}")
 		carol.locator(".dt-row").first.wait_for(timeout=20000)
 		assert carol.locator('input[data-fieldname="team"]').input_value() == world.other
-		assert f"{world.other} - New" in carol.locator(".report-wrapper").inner_text()
+		# the Stage column names the stage (translated as on the board) and links to the team's own
+		new_stage = carol.locator(f'.report-wrapper a[data-name="{world.other} - New"]').first
+		new_stage.wait_for(timeout=20000)
+		assert new_stage.inner_text().strip() == "New"
 		assert world.team not in carol.locator(".report-wrapper").inner_text()
+		assert carol.locator(f'.report-wrapper a[data-name^="{world.team} - "]').count() == 0
 	assert not carol.errors, carol.errors  # no "Filter missing": the team is known at boot

@@ -119,7 +119,7 @@ class TestPrivateFileCopies(TwoTeamsCase):
 				absent = self.as_alice.post(
 					"/api/resource/File", {"file_url": missing, "is_private": 1, **extra}
 				)
-				self.assertGreaterEqual(foreign.status_code, 400, foreign.text[:300])
+				self.assertEqual(foreign.status_code, 403, foreign.text[:300])  # not a 500
 				self.assertEqual(normalized(foreign, self.url_b), normalized(absent, missing))
 		# the same URL percent-encoded (Frappe unquotes it in File.validate)
 		encoded = (
@@ -148,10 +148,9 @@ class TestPrivateFileCopies(TwoTeamsCase):
 		self.assertEqual(self.copies_of(self.url_b), before)
 		self.assertCannotDownload(self.url_b)
 
-	def test_an_email_attaching_another_teams_file_is_refused(self):
-		before = self.copies_of(self.url_b)
-		subject = f"leak {self.suffix}"
-		response = self.as_alice.call(
+	def email_from_alice(self, subject: str, attachment: str):
+		"""Alice's message on her own opportunity, attaching a File by name (not sent)."""
+		return self.as_alice.call(
 			EMAIL_MAKE,
 			recipients=f"somebody.{self.suffix}@example.test",
 			subject=subject,
@@ -159,20 +158,29 @@ class TestPrivateFileCopies(TwoTeamsCase):
 			doctype="Pipeline Opportunity",
 			name=self.opp_a,
 			send_email=0,
-			attachments=[self.file_b],
+			attachments=[attachment],
 		)
-		self.assertGreaterEqual(response.status_code, 400, response.text[:300])
+
+	def upload_for_alice(self, word: str):
+		"""The form's attach: a private upload with content, to Alice's own opportunity."""
+		return self.as_alice.session.post(
+			BASE_URL + "/api/method/upload_file",
+			data={"doctype": "Pipeline Opportunity", "docname": self.opp_a, "is_private": 1},
+			files={"file": (f"{word}-{self.suffix}.txt", f"{word} {self.suffix}".encode(), "text/plain")},
+		)
+
+	def test_an_email_attaching_another_teams_file_is_refused(self):
+		before = self.copies_of(self.url_b)
+		subject = f"leak {self.suffix}"
+		response = self.email_from_alice(subject, self.file_b)
+		self.assertEqual(response.status_code, 403, response.text[:300])
 		self.assertEqual(self.copies_of(self.url_b), before)
 		self.assertFalse(frappe.db.exists("Communication", {"subject": subject}))
 		self.assertNotIn("beta secret", response.text)
 		self.assertCannotDownload(self.url_b)
 
 	def test_an_own_file_cannot_be_pointed_at_another_teams_file(self):
-		upload = self.as_alice.session.post(
-			BASE_URL + "/api/method/upload_file",
-			data={"doctype": "Pipeline Opportunity", "docname": self.opp_a, "is_private": 1},
-			files={"file": (f"mine-{self.suffix}.txt", b"mine " + self.suffix.encode(), "text/plain")},
-		)
+		upload = self.upload_for_alice("mine")
 		self.assertEqual(upload.status_code, 200, upload.text[:300])
 		mine = upload.json()["message"]
 		before = self.copies_of(self.url_b)
@@ -184,25 +192,12 @@ class TestPrivateFileCopies(TwoTeamsCase):
 
 	def test_own_files_are_still_attached_copied_and_mailed(self):
 		# the form's attach: an upload with content, to her own opportunity
-		upload = self.as_alice.session.post(
-			BASE_URL + "/api/method/upload_file",
-			data={"doctype": "Pipeline Opportunity", "docname": self.opp_a, "is_private": 1},
-			files={"file": (f"form-{self.suffix}.txt", b"form " + self.suffix.encode(), "text/plain")},
-		)
+		upload = self.upload_for_alice("form")
 		self.assertEqual(upload.status_code, 200, upload.text[:300])
 		self.assertEqual(self.as_alice.get(upload.json()["message"]["file_url"]).status_code, 200)
 		# an email with her own team's file: Frappe copies the File onto the message
 		subject = f"own attachment {self.suffix}"
-		response = self.as_alice.call(
-			EMAIL_MAKE,
-			recipients=f"somebody.{self.suffix}@example.test",
-			subject=subject,
-			content="here",
-			doctype="Pipeline Opportunity",
-			name=self.opp_a,
-			send_email=0,
-			attachments=[self.file_a],
-		)
+		response = self.email_from_alice(subject, self.file_a)
 		self.assertEqual(response.status_code, 200, response.text[:300])
 		frappe.db.rollback()
 		communication = frappe.db.get_value("Communication", {"subject": subject})

@@ -154,6 +154,25 @@ class TestDashboardChart(EndpointIsolationCase):
 		response = self.heatmap(self.as_alice, doctype="Error Log")
 		self.assertEqual(response.status_code, 403, response.text[:300])
 
+	def test_a_saved_chart_never_answers_from_another_users_cache(self):
+		# Frappe's cache_source keeps one answer per chart name and serves it without `refresh`
+		chart = "Pipeline Won per Month"
+		frappe.db.set_value(
+			"Pipeline Opportunity", self.opp_b, {"status": "Won", "closed_on": frappe.utils.nowdate()}
+		)
+		frappe.db.commit()
+		try:
+			won = lambda client, **refresh: sum(  # noqa: E731
+				sum(dataset["values"])
+				for dataset in message(client.call(self.METHOD, chart_name=chart, **refresh))["datasets"]
+			)
+			self.assertGreaterEqual(won(self.as_bob, refresh=1), 1)  # B's win, kept in Frappe's cache
+			self.assertEqual(won(self.as_alice), 0)  # her team won nothing
+			self.assertEqual(won(self.as_alice, refresh=1), 0)
+		finally:
+			frappe.db.set_value("Pipeline Opportunity", self.opp_b, {"status": "Open", "closed_on": None})
+			frappe.db.commit()
+
 	def test_the_apps_saved_charts_still_render(self):
 		for chart in frappe.get_all("Dashboard Chart", {"module": "Pipeline App"}, pluck="name"):
 			if frappe.db.get_value("Dashboard Chart", chart, "chart_type") == "Custom":

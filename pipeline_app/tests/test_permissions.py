@@ -195,6 +195,16 @@ class TestPermissionMatrix(FrappeTestCase):
 			)
 		)
 		self.assertEqual(other, 0)
+		# filters as a list, as Frappe's own desk and integrators send them too (an argument annotated
+		# `str | dict | list` takes either shape)
+		listed = self.as_alice.call(
+			"frappe.client.get_count",
+			"GET",
+			doctype="Pipeline Opportunity",
+			filters=[["Pipeline Opportunity", "team", "in", [self.team_a, self.team_b]]],
+		)
+		self.assertEqual(listed.status_code, 200, listed.text[:300])
+		self.assertEqual(message(listed), count)
 		self.assertEqual(
 			message(
 				self.as_manager.call(
