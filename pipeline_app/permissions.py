@@ -422,20 +422,36 @@ def file_permission(doc, ptype: str | None = None, user: str | None = None) -> b
 	return None
 
 
-def names_unreadable_private_file(doc, user: str | None = None) -> bool:
+def names_unreadable_private_file(doc, user: str | None = None, unnamed: bool = True) -> bool:
+	"""The one rule of private-file copies: `doc` (new and not an upload, or changed to another URL)
+	names a private file that `user` may not read through any File row naming it. `unnamed`: whether a
+	URL no other row names counts too (at the permission check: a missing file then answers as another
+	team's does; not at validate, where Frappe has already read the file and uploads made with
+	ignore_permissions come unflagged). Trusted code (Administrator, install, migrate, patches,
+	system_access) may."""
 	url = unquote(doc.get("file_url") or "")
 	if doc.get("is_folder") or not url.startswith("/private/"):
 		return False
 	if doc.is_new():
-		if doc.flags.pipeline_uploaded or doc.get("content"):
+		# set by file_permission from the File's own content, before Frappe's before_insert reads the
+		# named file into `content`; unset where permissions were ignored: a copy
+		if doc.flags.pipeline_uploaded:
 			return False
 	elif unquote(frappe.db.get_value("File", doc.name, "file_url") or "") == url:
 		return False
 	user = user or frappe.session.user
-	if user == "Administrator" or frappe.flags.pipeline_system_access or frappe.flags.in_install:
+	if (
+		user == "Administrator"
+		or frappe.flags.pipeline_system_access
+		or frappe.flags.in_install
+		or frappe.flags.in_migrate
+		or frappe.flags.in_patch
+	):
 		return False
 	# trusted read: the rows are only checked, one by one, with the user's own permission
 	rows = frappe.get_all("File", filters={"file_url": url, "name": ("!=", doc.name or "")}, pluck="name")
+	if not rows and not unnamed:
+		return False
 	logged, logs = len(frappe.local.message_log), frappe.flags.get("has_permission_check_logs")
 	checked = len(logs) if logs is not None else 0
 	readable = any(
@@ -449,36 +465,10 @@ def names_unreadable_private_file(doc, user: str | None = None) -> bool:
 
 
 def check_file_copy(doc, method: str | None = None) -> None:
-	"""doc_event (File validate, after Frappe's own, which normalizes the URL): a File naming a
-	private URL that other File rows already name, new or changed to it, is refused (403) unless the
-	session user may read one of those rows. Trusted code (Administrator,
-	install, migrate, system_access) and uploads are not checked. Only another file's existing rows
-	are refused: a URL no row names is left to Frappe's own checks."""
-	url = doc.file_url or ""
-	if doc.is_folder or not url.startswith("/private/"):
-		return
-	if doc.is_new() and doc.flags.pipeline_uploaded:
-		return
-	if not doc.is_new() and not doc.has_value_changed("file_url"):
-		return
-	if (
-		frappe.session.user == "Administrator"
-		or frappe.flags.pipeline_system_access
-		or frappe.flags.in_install
-		or frappe.flags.in_migrate
-		or frappe.flags.in_patch
-	):
-		return
-	# trusted read: the rows are only checked, one by one, with the user's own permission
-	rows = frappe.get_all("File", filters={"file_url": url, "name": ("!=", doc.name)}, pluck="name")
-	if not rows:
-		return
-	logged = len(frappe.local.message_log)
-	readable = any(frappe.has_permission("File", "read", doc=frappe.get_doc("File", name)) for name in rows)
-	# the checks' own messages name the rows' documents: none reaches the user
-	del frappe.local.message_log[logged:]
-	if readable:
-		return
-	# the paths that check permission were refused before (file_permission: a 403); a copy made with
-	# ignore_permissions (an email's attachments by File name) is refused the same way
-	frappe.throw(_("You do not have access to this file"), frappe.PermissionError, title=_("Not Permitted"))
+	"""doc_event (File validate): the same rule (names_unreadable_private_file) for the copies Frappe
+	makes with ignore_permissions, which skip file_permission (an email's attachments by File name):
+	refused with a 403."""
+	if names_unreadable_private_file(doc, unnamed=False):
+		frappe.throw(
+			_("You do not have access to this file"), frappe.PermissionError, title=_("Not Permitted")
+		)
