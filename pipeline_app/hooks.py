@@ -122,8 +122,13 @@ override_whitelisted_methods = {
 
 # Bad input answers a clear 4xx, never a 500, and tracebacks reach System Managers only
 # (pipeline_app/validation.py): the app's methods and reports are marked before login, their
-# arguments checked once the user is known (auth_hooks run after API-key and session login)
-before_request = ["pipeline_app.validation.before_request"]
+# arguments checked once the user is known (auth_hooks run after API-key and session login).
+# Fields read through a Link (`fields=["pipeline_opportunity.contact_phone"]` on a Quotation) join
+# only the linked rows the user may read: Frappe v15 has no hook on a list's joins, so
+# guard_link_joins wraps DatabaseQuery.prepare_args once per process, before any query of a request
+# or a job (pipeline_app/link_joins.py)
+before_request = ["pipeline_app.validation.before_request", "pipeline_app.link_joins.guard_link_joins"]
+before_job = ["pipeline_app.link_joins.guard_link_joins"]
 auth_hooks = ["pipeline_app.validation.check_request"]
 
 # Automations (pipeline_app/automation/)
