@@ -2,7 +2,9 @@
 scripts/benchmark): N concurrent logged-in sellers for a bounded time mixing board loads (70 %), moves
 (20 %) and more cards (10 %), Frappe's own 20-row REST list at the same N in the same run, 1,000
 simultaneous move pairs on never-saved bulk-loaded cards, and K socket.io boards receiving moves.
-Prints per-operation p50 / p95 / p99, throughput, errors, 409s and the ratios the targets name.
+Prints per-operation p50 / p95 / p99 and server time (Frappe's monitor), throughput, server CPU per
+request, errors, 409s and the ratios the targets name; the board's cost against the REST list's is
+each run on its own at the same N (board loads only, REST lists only).
 Loopback only.
 
 Run with the bench's Python from the bench's sites directory:
@@ -19,6 +21,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from urllib.parse import unquote
 
 import frappe
 import requests
@@ -28,6 +31,11 @@ from pipeline_app.demo import DEMO_PASSWORD
 
 HERE = Path(__file__).resolve().parent
 BOARD = "/api/method/pipeline_app.api."
+# mix throughput in issue 10's first measurement (requests/s at 1, 10 and 30 sellers)
+FIRST_MEASUREMENT = {1: 10.9, 10: 20.3, 30: 15.5}
+# the cards per column the board page asks for on a 1920 x 1080 screen (a page about 950 px tall:
+# board.js first_screen)
+FIRST_SCREEN = 12
 REST_FIELDS = json.dumps(["name", "title", "stage", "status", "opportunity_owner", "amount", "modified"])
 
 
@@ -47,13 +55,15 @@ def login(url: str, site: str, user: str) -> requests.Session:
 
 
 class Seller(threading.Thread):
-	"""One seller working the board until the deadline: 70 % loads, 20 % moves, 10 % more cards."""
+	"""One seller working the board until the deadline: 70 % loads, 20 % moves, 10 % more cards (mode
+	"mix"); board loads only ("board"); Frappe's 20-row REST list only ("rest")."""
 
-	def __init__(self, session, team, stages, deadline, results, seed, baseline=False):
+	def __init__(self, session, team, stages, deadline, results, seed, mode="mix"):
 		super().__init__(daemon=True)
 		self.session, self.team, self.stages, self.deadline = session, team, stages, deadline
-		self.results, self.rng, self.baseline = results, random.Random(seed), baseline
+		self.results, self.rng, self.mode = results, random.Random(seed), mode
 		self.board = None
+		self.first_screen = FIRST_SCREEN
 
 	def timed(self, operation, method, path, **kwargs):
 		started = time.monotonic()
@@ -69,7 +79,7 @@ class Seller(threading.Thread):
 
 	def run(self):
 		while time.monotonic() < self.deadline:
-			if self.baseline:
+			if self.mode == "rest":
 				self.timed(
 					"rest_list_20",
 					"GET",
@@ -81,10 +91,15 @@ class Seller(threading.Thread):
 					},
 				)
 				continue
-			roll = self.rng.random()
+			roll = 0 if self.mode == "board" else self.rng.random()
 			cards = [card for column in (self.board or {}).get("columns", []) for card in column["cards"]]
 			if roll < 0.7 or not cards:
-				response = self.timed("get_board", "GET", BOARD + "get_board", params={"team": self.team})
+				response = self.timed(
+					"get_board",
+					"GET",
+					BOARD + "get_board",
+					params={"team": self.team, "limit_per_stage": self.first_screen},
+				)
 				if response is not None:
 					self.board = response.json()["message"]
 			elif roll < 0.9:
@@ -123,46 +138,104 @@ def open_stages(team: str) -> list[str]:
 	)
 
 
-def load_run(args, sessions, users: int, baseline: bool) -> dict:
+def load_run(args, sessions, users: int, mode: str) -> dict:
 	results = defaultdict(list)
 	deadline = time.monotonic() + args.seconds
 	threads = []
 	for i in range(users):
 		session, team = sessions[i % len(sessions)]
-		seller = Seller(session, team, open_stages(team), deadline, results, seed=i, baseline=baseline)
+		seller = Seller(session, team, open_stages(team), deadline, results, seed=i, mode=mode)
 		seller.url = args.url
 		threads.append(seller)
+	frappe.cache.delete_value(MONITOR_KEY)  # Frappe's monitor: each request's server time
+	cpu_before = server_cpu_seconds()
 	started = time.monotonic()
 	for thread in threads:
 		thread.start()
 	for thread in threads:
 		thread.join()
 	elapsed = time.monotonic() - started
+	cpu = server_cpu_seconds() - cpu_before
+	server_times = monitored_server_times()
 	summary = {}
 	for operation, samples in results.items():
 		durations = [d for d, _s, _b in samples]
 		statuses = Counter(s for _d, s, _b in samples)
 		sizes = [b for _d, s, b in samples if s == 200]
+		served = server_times.get(OPERATION_PATHS[operation], [])
 		summary[operation] = {
 			"count": len(samples),
 			"p50": pct(durations, 0.5),
 			"p95": pct(durations, 0.95),
 			"p99": pct(durations, 0.99),
+			"server_p50": pct(served, 0.5),
 			"errors": sum(n for s, n in statuses.items() if s >= 500),
 			"conflicts": statuses.get(409, 0),
 			"kib": (sum(sizes) / len(sizes) / 1024) if sizes else 0,
 		}
 	total = sum(len(samples) for samples in results.values())
-	return {"users": users, "seconds": elapsed, "rps": total / elapsed, "operations": summary}
+	return {
+		"users": users,
+		"seconds": elapsed,
+		"rps": total / elapsed,
+		"cpu_ms": cpu * 1000 / total if total else 0,
+		"operations": summary,
+	}
+
+
+# where Frappe's monitor (site config `monitor`, set by scripts/benchmark) keeps each request's
+# duration from its before_request to its after_request hooks, in microseconds
+MONITOR_KEY = "monitor-transactions"
+OPERATION_PATHS = {
+	"get_board": "/api/method/pipeline_app.api.get_board",
+	"get_stage_cards": "/api/method/pipeline_app.api.get_stage_cards",
+	"move_opportunity": "/api/method/pipeline_app.api.move_opportunity",
+	"rest_list_20": "/api/resource/Pipeline Opportunity",
+}
+
+
+def monitored_server_times() -> dict[str, list[float]]:
+	"""Server time of each request since the run started, in seconds, by path (empty when the monitor
+	is off)."""
+	times = defaultdict(list)
+	for entry in frappe.cache.lrange(MONITOR_KEY, 0, -1) or []:
+		data = json.loads(entry)
+		request = data.get("request") or {}
+		if data.get("site") == frappe.local.site and request.get("status_code") in (200, 409):
+			times[unquote(request.get("path") or "")].append(data["duration"] / 1e6)
+	return times
+
+
+def server_cpu_seconds() -> float:
+	"""CPU time used so far by the web server's workers, MariaDB and Redis (all on this machine)."""
+	total = 0.0
+	tick = os.sysconf("SC_CLK_TCK")
+	for pid in filter(str.isdigit, os.listdir("/proc")):
+		try:
+			command = Path(f"/proc/{pid}/cmdline").read_bytes()
+			stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+		except OSError:
+			continue
+		if any(name in command for name in (b"gunicorn", b"mariadbd", b"mysqld", b"redis-server")):
+			total += (int(stat[11]) + int(stat[12])) / tick
+	return total
 
 
 def print_run(label: str, run: dict) -> None:
-	print(f"\n{label}: {run['users']} concurrent users, {run['seconds']:.0f} s, {run['rps']:.1f} requests/s")
+	print(
+		f"\n{label}: {run['users']} concurrent users, {run['seconds']:.0f} s, {run['rps']:.1f} requests/s, "
+		f"{run['cpu_ms']:.1f} ms of server CPU per request (workers, MariaDB, Redis)"
+	)
 	for operation, s in sorted(run["operations"].items()):
 		print(
 			f"  {operation:18} n={s['count']:5}  p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms  "
-			f"p99 {s['p99']:7.1f} ms  errors {s['errors']}  409s {s['conflicts']}  {s['kib']:.0f} KiB"
+			f"p99 {s['p99']:7.1f} ms  server p50 {s['server_p50']:6.1f} ms  errors {s['errors']}  "
+			f"409s {s['conflicts']}  {s['kib']:.0f} KiB"
 		)
+
+
+def met(ok: bool) -> str:
+	return "met" if ok else "NOT met"
 
 
 def move_trials(args, sellers) -> None:
@@ -271,16 +344,36 @@ def main():
 	sessions = [(login(args.url, args.site, user), team) for user, team in sellers]
 	args.socketio = args.socketio or f"http://{args.site}:9000"  # Frappe checks Host against Origin
 	for users in (int(n) for n in args.users.split(",") if n):
-		board = load_run(args, sessions, users, baseline=False)
-		rest = load_run(args, sessions, users, baseline=True)
-		print_run("Pipeline Board mix", board)
+		mix = load_run(args, sessions, users, "mix")
+		board = load_run(args, sessions, users, "board")
+		rest = load_run(args, sessions, users, "rest")
+		print_run("Pipeline Board mix (70 % loads, 20 % moves, 10 % more cards)", mix)
+		print_run("Board loads only", board)
 		print_run("Frappe REST list baseline (20 rows)", rest)
-		board_p50 = board["operations"].get("get_board", {}).get("p50", 0)
-		rest_p50 = rest["operations"].get("rest_list_20", {}).get("p50", 0)
-		if rest_p50:
-			ratio = board_p50 / rest_p50
+		errors = sum(s["errors"] for run in (mix, board, rest) for s in run["operations"].values())
+		first = FIRST_MEASUREMENT.get(users)
+		if first:
+			gain = mix["rps"] / first
 			print(
-				f"  board load p50 / REST list p50: {ratio:.2f}x  [target <= 2x: {'met' if ratio <= 2 else 'NOT met'}]"
+				f"  mix throughput: {gain:.1f}x issue 10's first measurement ({first} req/s), {errors} errors"
+				+ (
+					f"  [target >= 3x, 0 errors: {met(gain >= 3 and not errors)}]"
+					if users in (10, 30)
+					else ""
+				)
+			)
+		board_p50 = board["operations"]["get_board"]["p50"]
+		rest_p50 = rest["operations"]["rest_list_20"]["p50"]
+		print(
+			f"  a board load / a REST list, side by side at {users}: p50 {board_p50 / rest_p50:.2f}x, "
+			f"server CPU {board['cpu_ms'] / rest['cpu_ms']:.2f}x  [target <= 2x: {met(board_p50 <= 2 * rest_p50)}]"
+			f"  (in the mix: p50 {mix['operations']['get_board']['p50'] / rest_p50:.2f}x)"
+		)
+		server_p50 = mix["operations"]["get_board"]["server_p50"]
+		if server_p50:
+			print(
+				f"  get_board server time p50 in the mix: {server_p50:.1f} ms"
+				f"  [target <= 20 ms: {met(server_p50 <= 20)}]"
 			)
 	if args.move_trials:
 		move_trials(args, sellers)

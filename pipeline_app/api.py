@@ -405,6 +405,9 @@ def _locked_opportunity(name: str):
 		frappe.throw(_("Choose an opportunity"), frappe.MandatoryError, title=_("Missing Opportunity"))
 	doc = frappe.get_doc("Pipeline Opportunity", name, for_update=True)
 	doc.check_permission("write")
+	# the row is locked until the request ends: its save compares against this copy instead of
+	# loading it once more (PipelineOpportunity.load_doc_before_save)
+	doc.flags.stored_copy = frappe.get_doc(doc.as_dict())
 	return doc
 
 

@@ -324,12 +324,14 @@ def per_stage(query: str, stages: list[str]) -> list[str]:
 
 
 def get_column_totals(
-	team: str, stages: list[str], filters: dict, versions: dict | None = None
+	team: str, stages: list[str], filters: dict, versions: dict | None = None, card_query=None
 ) -> dict[str, dict]:
 	"""Count, amount and weighted amount per stage of the cards the session user may read. A reader
 	of the whole team (no restriction beyond the team rule) on a board filtered by status at most
 	gets them from the kept column counts (pipeline_app/column_counts.py); anyone else's are counted,
-	all stages in one scan of a covering index, and kept per stage."""
+	all stages in one scan of a covering index. Either is kept per stage under the column versions.
+	`card_query`: a CardQuery of the same board, which tells a reader of the whole team without
+	building the totals' own query."""
 	if not stages:
 		return {}
 	conditions, or_filters = list_filters(team, filters)
@@ -351,9 +353,24 @@ def get_column_totals(
 			ignore_permissions=ignore_permissions,
 		)
 
+	if set(filters) <= {"status"}:
+		whole_team = (
+			reads_whole_team(team, card_query.text, card_query.build)
+			if card_query
+			else reads_whole_team(team, build(), build)
+		)
+		if whole_team:
+			statuses = filters.get("status") or list(ACTIVE_STATUSES)
+
+			def kept_counts(_missing: list[str]) -> dict[str, list]:
+				return {stage: [row] for stage, row in column_totals(team, statuses).items()}
+
+			# the same for every reader of the whole team: kept under a text naming team and statuses
+			template = f"select column totals of {team!r} in {sorted(statuses)!r}"
+			totals = kept_by_stage(template, stages, versions, kept_counts)
+			return {stage: rows[0] for stage, rows in totals.items() if rows}
+
 	query = build()
-	if set(filters) <= {"status"} and reads_whole_team(team, query, build):
-		return column_totals(team, filters.get("status") or list(ACTIVE_STATUSES))
 
 	def read(_missing: list[str]) -> dict[str, list]:
 		return {row.stage: [row] for row in frappe.db.sql(query, as_dict=True)}
@@ -389,6 +406,32 @@ def reads_whole_team(team: str, query: str, build, user: str | None = None) -> b
 	return known
 
 
+class CardQuery:
+	"""The query of the first `limit` cards (from `start`) of one column, built once through
+	`frappe.get_list` for the session user (permissions, user permissions and the team rule applied),
+	with STAGE_PLACEHOLDER for the stage: `text`. `build(ignore_permissions)` builds it again."""
+
+	def __init__(self, team: str, filters: dict, fields, start: int, limit: int):
+		self.team, self.filters, self.fields, self.start, self.limit = team, filters, fields, start, limit
+		self.text = self.build()
+
+	def build(self, ignore_permissions: bool = False) -> str:
+		conditions, or_filters = list_filters(self.team, self.filters)
+		return frappe.get_list(
+			"Pipeline Opportunity",
+			filters=[*conditions, ["stage", "=", STAGE_PLACEHOLDER]],
+			or_filters=or_filters,
+			# plain names: Frappe checks their read permission once for all (a table-qualified name it
+			# checks one by one, as a joined table's)
+			fields=list(self.fields),
+			order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
+			limit_start=self.start,
+			limit_page_length=self.limit,
+			run=False,
+			ignore_permissions=ignore_permissions,
+		)
+
+
 def get_cards(
 	team: str,
 	stages: list[str],
@@ -397,24 +440,14 @@ def get_cards(
 	limit: int = DEFAULT_LIMIT,
 	versions: dict | None = None,
 	fields=CARD_FIELDS,
+	query: CardQuery | None = None,
 ) -> list:
 	"""The first `limit` cards (from `start`) of each of `stages`, in board order, in one query: a
-	UNION of one range scan per column. The column query is built once through `frappe.get_list`
-	(permissions, user permissions and the team rule applied) and repeated for each stage. `fields`:
-	what a card carries (cards.card_fields: the team's card layout)."""
+	UNION of one range scan per column, the column query (`query`, a CardQuery) repeated for each
+	stage. `fields`: what a card carries (cards.card_fields: the team's card layout)."""
 	if not stages:
 		return []
-	conditions, or_filters = list_filters(team, filters)
-	template = frappe.get_list(
-		"Pipeline Opportunity",
-		filters=[*conditions, ["stage", "=", STAGE_PLACEHOLDER]],
-		or_filters=or_filters,
-		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in fields],
-		order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
-		limit_start=start,
-		limit_page_length=limit,
-		run=False,
-	)
+	template = (query or CardQuery(team, filters, fields, start, limit)).text
 
 	def read(wanted: list[str]) -> dict[str, list]:
 		queries = per_stage(template, wanted)
@@ -436,8 +469,10 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 	team = team_doc.name
 	stages = get_team_stages(team)  # the order the rules use: the first column is where new cards land
 	stage_names = [stage.name for stage in stages]
-	totals = get_column_totals(team, stage_names, filters, versions)
-	cards = get_cards(team, stage_names, filters, 0, limit, versions, card_fields(team_doc))
+	fields = card_fields(team_doc)
+	query = CardQuery(team, filters, fields, 0, limit)
+	totals = get_column_totals(team, stage_names, filters, versions, card_query=query)
+	cards = get_cards(team, stage_names, filters, 0, limit, versions, fields, query=query)
 	attach_documents(cards)
 	by_stage = {}
 	for card in cards:
@@ -497,7 +532,7 @@ def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int
 		"Pipeline Opportunity",
 		filters=[*conditions, ["stage", "=", stage], ["board_rank", ">=", rank]],
 		or_filters=or_filters,
-		fields=[f"`tabPipeline Opportunity`.`{field}`" for field in fields],
+		fields=list(fields),  # plain names, as in CardQuery
 		order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
 		limit_page_length=limit + 20,
 	)

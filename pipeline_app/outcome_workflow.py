@@ -20,6 +20,7 @@ from frappe.model.workflow import (
 	has_approval_access,
 )
 from frappe.utils import escape_html
+from frappe.workflow.doctype.workflow_action import workflow_action
 
 from pipeline_app.funnel import ABANDONED, LOST, ON_HOLD, OPEN, WON
 from pipeline_app.install import WORKFLOW_TRANSITIONS
@@ -182,3 +183,45 @@ def validate_outcome_workflow(workflow, method=None) -> None:
 			).format(", ".join(frappe.bold(_(state)) for state in submitting)),
 			title=_("Invalid Outcome Workflow"),
 		)
+
+
+# Frappe's Workflow Action bookkeeping
+# ------------------------------------
+# Frappe runs `process_workflow_actions` after every save of every document ("*" on_update in its
+# hooks.py): for a document under a Workflow it completes the open Workflow Actions of the state left
+# and creates one for each role of each transition out of the new state, unless that transition leads
+# to an optional state. It looks all of that up on each save, about ten queries, and deletes and
+# updates Workflow Action rows under locks that concurrent saves of other opportunities contend for.
+# The outcome Workflow ships with every state optional: then no save can create an action, and a save
+# of an opportunity with no open action has nothing to complete, so the whole pass is skipped for it
+# (one query). Once an administrator makes a state of the Workflow non-optional, every save takes
+# Frappe's full pass again. A doc_event cannot be taken out of another app's hooks, so the hook's
+# function is wrapped where Frappe looks it up (frappe.get_attr resolves the hook by name on each save),
+# when this module is imported: the opportunity's controller imports it, before any save of one.
+
+_frappe_process_workflow_actions = workflow_action.process_workflow_actions
+
+
+def process_workflow_actions(doc, state):
+	if state == "on_update" and doc.doctype == DOCTYPE and not makes_workflow_actions(doc):
+		return
+	return _frappe_process_workflow_actions(doc, state)
+
+
+def makes_workflow_actions(doc) -> bool:
+	"""Whether Frappe's Workflow Action pass could do anything for this save of an opportunity: the
+	Workflow has a state that is not optional, or the opportunity has an open Workflow Action."""
+	workflow = active_workflow()
+	if not workflow:
+		return False  # Frappe's pass returns at once
+	if any(not state.is_optional_state for state in workflow.states):
+		return True
+	return bool(
+		frappe.db.exists(
+			"Workflow Action", {"reference_doctype": DOCTYPE, "reference_name": doc.name, "status": "Open"}
+		)
+	)
+
+
+if workflow_action.process_workflow_actions is _frappe_process_workflow_actions:
+	workflow_action.process_workflow_actions = process_workflow_actions

@@ -6,6 +6,7 @@ reportview and its counts, link search, exports); `has_permission` covers every 
 apply on top: these hooks only ever narrow them.
 """
 
+from collections import defaultdict
 from contextlib import contextmanager
 from urllib.parse import unquote
 
@@ -229,9 +230,24 @@ def team_of(doctype: str, name) -> str | None:
 	if not name or not isinstance(name, str):
 		return None
 	field = TEAM_FIELD[doctype]
-	if field == "name":
-		return frappe.db.get_value(doctype, name, "name")
-	return frappe.db.get_value(doctype, name, field)
+	if doctype not in FIXED_TEAM_DOCTYPES:
+		return frappe.db.get_value(doctype, name, field)
+	# a team, or a stage (whose team is set once): kept for the request once found (each save checks
+	# its links to them more than once); one not found is asked again
+	if not hasattr(frappe.local, "request_cache"):
+		frappe.local.request_cache = defaultdict(dict)  # as frappe.utils.caching.request_cache makes it
+	known = frappe.local.request_cache["pipeline_team_of"]
+	key = (doctype, name)
+	if key not in known:
+		team = frappe.db.get_value(doctype, name, field)
+		if not team:
+			return None
+		known[key] = team
+	return known[key]
+
+
+# team-scoped doctypes whose records never change team
+FIXED_TEAM_DOCTYPES = frozenset(("Pipeline Team", "Funnel Stage"))
 
 
 def may_read_record(doctype: str | None, name, user: str | None = None) -> bool:

@@ -150,17 +150,19 @@ def roles_reading(doctype: str) -> frozenset[str]:
 	if cache is None:
 		cache = frappe.local.pipeline_reading_roles = {}
 	if doctype not in cache:
-		perm_doctype = (
-			"Custom DocPerm" if frappe.db.exists("Custom DocPerm", {"parent": doctype}) else "DocPerm"
-		)
 		cache[doctype] = frozenset(
-			frappe.get_all(
-				perm_doctype,
-				filters={"parent": doctype, "permlevel": 0, "read": 1, "if_owner": 0},
-				pluck="role",
-			)
+			perm.role
+			for perm in permission_rows(doctype)
+			if perm.read and not perm.permlevel and not perm.if_owner
 		)
 	return cache[doctype]
+
+
+def permission_rows(doctype: str) -> list:
+	"""The doctype's role permissions in force: its meta holds its Custom DocPerm rows in place of the
+	DocPerm ones when Role Permissions Manager changed them (and is cleared when they change), so no
+	query is needed."""
+	return frappe.get_meta(doctype).permissions
 
 
 def emit_after_commit(event: str, message: dict, users) -> None:
@@ -222,10 +224,7 @@ def doctype_room_open_to_sellers(doctype: str) -> bool:
 		meta = frappe.get_meta(doctype)
 		roles = set()
 		if not (meta.read_only or meta.issingle or meta.istable):
-			perm_doctype = (
-				"Custom DocPerm" if frappe.db.exists("Custom DocPerm", {"parent": doctype}) else "DocPerm"
-			)
-			roles = set(frappe.get_all(perm_doctype, {"parent": doctype, "read": 1}, pluck="role"))
+			roles = {perm.role for perm in permission_rows(doctype) if perm.read}
 		cache[doctype] = bool(roles - MANAGER_ROLES - {"Administrator"})
 	return cache[doctype]
 

@@ -395,3 +395,66 @@ class TestOutcomeWorkflowOverHttp(FrappeTestCase):
 		self.assertNotIn("Win", [a["action"] for a in seller["actions"]])
 		self.assertIn("Mark Lost", [a["action"] for a in seller["actions"]])
 		self.assertIn({"action": "Win", "label": "Win", "next_state": "Won"}, manager["actions"])
+
+
+class TestWorkflowActionBookkeeping(FrappeTestCase):
+	"""Frappe's Workflow Action pass after each save (`process_workflow_actions`) is skipped for an
+	opportunity only while it could do nothing: every state of the outcome Workflow optional and no
+	open action on the opportunity. Otherwise Frappe's own pass runs, creating and completing actions."""
+
+	def setUp(self):
+		self.seller = make_user()
+		self.team = make_team(members=[self.seller]).name
+		self.doc = make_opportunity(self.team)
+		self.won_stage = stage_named(self.team, "Won")
+
+	def actions(self, status=None):
+		filters = {"reference_doctype": "Pipeline Opportunity", "reference_name": self.doc.name}
+		if status:
+			filters["status"] = status
+		return frappe.get_all("Workflow Action", filters=filters, fields=["status", "workflow_state"])
+
+	def test_a_save_with_every_state_optional_asks_one_query_of_workflow_actions(self):
+		from pipeline_app.tests.counters import count_queries
+
+		self.doc.reload()
+		self.doc.follow_up_on = add_days(today(), 3)
+		with count_queries() as queries:
+			self.doc.save()
+		touching = [q for q in queries if "Workflow Action" in q or "Workflow Transition" in q]
+		self.assertEqual(len(touching), 1, touching)  # whether the opportunity has an open action
+		self.assertEqual(self.actions(), [])
+
+	def test_a_state_made_mandatory_gets_frappes_actions_again(self):
+		def make_won_an_approval(workflow):
+			for state in workflow.states:
+				if state.state == "Won":
+					state.is_optional_state = 0
+
+		with outcome_workflow_copy(make_won_an_approval):
+			self.doc.reload()
+			self.doc.follow_up_on = add_days(today(), 3)
+			self.doc.save()
+			# Frappe's pass: an action for the transition into Won, a state that is no longer optional
+			self.assertEqual([(a.status, a.workflow_state) for a in self.actions()], [("Open", "Open")])
+			self.doc.stage = self.won_stage
+			self.doc.save()
+			self.assertEqual(self.doc.status, "Won")
+			self.assertEqual([(a.status, a.workflow_state) for a in self.actions()], [("Completed", "Open")])
+
+	def test_an_open_action_left_from_before_is_completed_by_frappes_pass(self):
+		# an action made while an administrator had a state non-optional, the Workflow optional again
+		frappe.get_doc(
+			{
+				"doctype": "Workflow Action",
+				"reference_doctype": "Pipeline Opportunity",
+				"reference_name": self.doc.name,
+				"workflow_state": "Open",
+				"status": "Open",
+				"permitted_roles": [{"role": "All"}],
+			}
+		).insert(ignore_permissions=True)
+		self.doc.reload()
+		self.doc.stage = self.won_stage
+		self.doc.save()
+		self.assertEqual([(a.status, a.workflow_state) for a in self.actions()], [("Completed", "Open")])

@@ -110,7 +110,13 @@ class PipelineOpportunity(TeamScopedDocument):
 			self.set(field, before.get(field) if before else None)
 
 	def load_doc_before_save(self, *, raise_exception: bool = False):
-		super().load_doc_before_save(raise_exception=raise_exception)
+		stored = self.flags.pop("stored_copy", None)
+		if stored is not None and stored.name == self.name:
+			# a copy made when the row was loaded for update in this transaction (api._locked_opportunity):
+			# what Frappe would load again
+			self._doc_before_save = stored
+		else:
+			super().load_doc_before_save(raise_exception=raise_exception)
 		# a save that ignores permissions (an automation run for a user outside the team, such as an
 		# ERPNext user submitting an order) ignores them on its stored copy too, which Frappe's
 		# workflow check reads

@@ -14,6 +14,12 @@ import { StageStrip } from "./stage_strip";
 import { BoardStore } from "./store";
 import { BoardToolbar } from "./toolbar";
 
+// the first screen's size (first_screen): the page's height a column does not get (the scss gives a
+// column calc(100vh - 230px)), and the height of the smallest card
+const COLUMN_CHROME_PX = 230;
+const MIN_CARD_PX = 72;
+const MIN_FIRST_SCREEN = 4;
+
 export class PipelineBoard {
 	constructor(wrapper, page) {
 		this.wrapper = wrapper;
@@ -79,7 +85,7 @@ export class PipelineBoard {
 		this.$body.attr("aria-busy", "true");
 		let shown;
 		try {
-			shown = await this.store.load(team, this.filters);
+			shown = await this.store.load(team, this.filters, this.first_screen());
 		} catch (error) {
 			this.show_error(error);
 			return;
@@ -94,6 +100,16 @@ export class PipelineBoard {
 
 	reload() {
 		return this.load(this.store.team, this.filters);
+	}
+
+	// Cards per column on a board load: as many as the tallest column shows at the smallest card
+	// height, and two more, up to the server's first screen (pipeline_app/board.py, in boot). A
+	// column that is not full then loads its next page itself (fill_column), so a small guess only
+	// costs a request.
+	first_screen() {
+		const most = (frappe.boot.pipeline_board || {}).first_screen || 20;
+		const column = window.innerHeight - COLUMN_CHROME_PX;
+		return Math.min(most, Math.max(MIN_FIRST_SCREEN, Math.ceil(column / MIN_CARD_PX) + 2));
 	}
 
 	show_error(error) {

@@ -48,13 +48,14 @@ export class BoardStore {
 	}
 
 	// Resolves true once the board shows this load, false when a newer load superseded it.
-	async load(team, filters) {
+	// `limit_per_stage`: the cards per column of the first screen (what a column shows and some,
+	// board.first_screen()); scrolling brings the rest a page at a time.
+	async load(team, filters, limit_per_stage) {
 		const generation = ++this.generation;
-		// the first screen (the server's size) holds what a column shows and some; scrolling
-		// brings the rest a page at a time
 		const data = await get("get_board", {
 			team: team || undefined,
 			filters: JSON.stringify(filters || {}),
+			limit_per_stage: limit_per_stage || undefined,
 		});
 		if (generation !== this.generation) return false; // a newer load won
 		this.team = data.team.name;
