@@ -10,33 +10,30 @@ going to the document's own room, which Frappe lets only readers of that documen
 Events are sent after the transaction commits, so a rolled back change never reaches a board.
 """
 
+from contextlib import suppress
 from functools import partial
 
 import frappe
+import redis
 from frappe.realtime import emit_via_redis, get_user_room
+from frappe.utils.background_jobs import get_redis_connection_without_auth
 
 from pipeline_app.board import bump_board_versions, shared_filter_fields
 from pipeline_app.cards import attach_link_titles, card_from_doc, private_card_fields, shared_card_fields
 from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
-from pipeline_app.teams import MANAGER_ROLES
+from pipeline_app.teams import MANAGER_ROLES, get_enabled_members
 
 BOARD_EVENT = "pipeline_app:board"  # the app's realtime events are named pipeline_app:<what>
 
 
 def team_audience(team: str) -> list[str]:
 	"""Enabled users who may see a team's records: its members and the pipeline managers."""
-	member = frappe.qb.DocType("Pipeline Team Member")
 	has_role = frappe.qb.DocType("Has Role")
 	user = frappe.qb.DocType("User")
-	members = (
-		frappe.qb.from_(member)
-		.join(user)
-		.on(user.name == member.user)
-		.select(member.user)
-		.where((member.parenttype == "Pipeline Team") & (member.parent == team) & (user.enabled == 1))
-		.run(pluck=True)
-	)
+	# the members from the membership cache (cleared by every save of a team); the managers asked
+	# each time: a role taken away stops the events at once
+	members = get_enabled_members(team)
 	managers = (
 		frappe.qb.from_(has_role)
 		.join(user)
@@ -104,27 +101,25 @@ def users_reading_by_role(doctype: str, users: set[str]) -> tuple[set[str], set[
 	without any User Permission and those with some: two queries (the doctype's reading roles are
 	cached per request)."""
 	roles = roles_reading(doctype)
-	has_role = frappe.qb.DocType("Has Role")
 	granted = {"Administrator"} & users
 	if roles & EVERYONE_ROLES:
 		granted |= users
 	elif roles:
+		# (written out with the users as one parameter: building a query of hundreds of values through
+		# the query builder or get_all costs more than running it)
 		granted |= set(
-			frappe.qb.from_(has_role)
-			.select(has_role.parent)
-			.distinct()
-			.where(
-				(has_role.parenttype == "User")
-				& has_role.parent.isin(list(users))
-				& has_role.role.isin(list(roles))
+			frappe.db.sql_list(
+				"""select distinct parent from `tabHas Role`
+				where parenttype = 'User' and parent in %(users)s and role in %(roles)s""",
+				{"users": tuple(users), "roles": tuple(roles)},
 			)
-			.run(pluck=True)
 		)
 	if not granted:
 		return granted, set()
 	restricted = set(
-		frappe.get_all(
-			"User Permission", filters={"user": ("in", list(granted))}, pluck="user", distinct=True
+		frappe.db.sql_list(
+			"select distinct user from `tabUser Permission` where user in %(users)s",
+			{"users": tuple(granted)},
 		)
 	)
 	return granted - restricted, granted & restricted
@@ -166,8 +161,45 @@ def permission_rows(doctype: str) -> list:
 
 
 def emit_after_commit(event: str, message: dict, users) -> None:
-	for user in users:
-		frappe.publish_realtime(event, message, user=user, after_commit=True)
+	"""`event` to each of `users`' own rooms once the transaction commits (nothing on a rollback), in
+	one message naming all their rooms: a team of 500 costs about what a team of 2 does
+	(frappe.publish_realtime encodes and publishes once per user, and checks each new event against
+	every one already queued). Queued in frappe.local.pipeline_realtime_log."""
+	rooms = sorted({get_user_room(user) for user in users})
+	if not rooms:
+		return  # never publish an empty list of rooms: socket.io would send it to everyone
+	log = getattr(frappe.local, "pipeline_realtime_log", None)
+	if log is None:
+		log = frappe.local.pipeline_realtime_log = []
+		frappe.db.after_commit.add(flush_realtime_log)
+		frappe.db.after_rollback.add(clear_realtime_log)
+	log.append((event, message, rooms))
+
+
+def flush_realtime_log() -> None:
+	"""Publishes the queued events as frappe.realtime.emit_via_redis does, each with the list of its
+	rooms: Frappe's socket.io server passes `room` to socket.io's `to()`, which takes a list and sends
+	the event once to every socket in any of those rooms."""
+	log = getattr(frappe.local, "pipeline_realtime_log", None) or []
+	clear_realtime_log()
+	if not log:
+		return
+	with suppress(redis.exceptions.ConnectionError):
+		pipe = get_redis_connection_without_auth().pipeline(transaction=False)
+		for event, message, rooms in log:
+			pipe.publish(
+				"events",
+				frappe.as_json(
+					{"event": event, "message": message, "room": rooms, "namespace": frappe.local.site},
+					indent=None,
+				),
+			)
+		pipe.execute()
+
+
+def clear_realtime_log() -> None:
+	if hasattr(frappe.local, "pipeline_realtime_log"):
+		del frappe.local.pipeline_realtime_log
 
 
 def publish_doc_update(doc) -> None:
@@ -199,9 +231,8 @@ def notify_readers(doc) -> None:
 		return
 	publish_doc_update(doc)
 	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
-	for user in doc.flags.pop("pipeline_readers", None) or readers_of(doc):
-		# publish_realtime always sends list_update to the doctype's room: emit it directly
-		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
+	# (publish_realtime always sends list_update to the doctype's room: emitted to the rooms directly)
+	emit_after_commit("list_update", data, doc.flags.pop("pipeline_readers", None) or readers_of(doc))
 
 
 def referenced_team(doc) -> str | None:
@@ -248,8 +279,7 @@ def send_held_list_update(doc, method=None) -> None:
 	publish_doc_update(doc)
 	team = referenced_team(doc)
 	data = {"doctype": doc.doctype, "name": doc.name, "user": frappe.session.user}
-	for user in readers_of(doc, team) if team else ["Administrator"]:
-		frappe.db.after_commit.add(partial(emit_via_redis, "list_update", data, get_user_room(user)))
+	emit_after_commit("list_update", data, readers_of(doc, team) if team else ["Administrator"])
 
 
 def realtime_card(doc) -> dict:

@@ -4,6 +4,7 @@ import frappe
 
 MANAGER_ROLES = frozenset(("Pipeline Manager", "System Manager"))
 USER_TEAMS_CACHE_KEY = "pipeline_app:user_teams"
+TEAM_MEMBERS_CACHE_KEY = "pipeline_app:team_members"  # enabled members per team (get_enabled_members)
 # the whole cache goes at most this long after it was started, whatever happens: a bound on how long a
 # membership read by a request racing a team save can outlive the change (see clear_user_teams_cache)
 USER_TEAMS_CACHE_SECONDS = 300
@@ -82,3 +83,28 @@ def clear_user_teams_cache(*args, **kwargs) -> None:
 
 def delete_user_teams_cache() -> None:
 	frappe.cache.delete_value(USER_TEAMS_CACHE_KEY)
+	frappe.cache.delete_value(TEAM_MEMBERS_CACHE_KEY)
+
+
+def get_enabled_members(team: str) -> list[str]:
+	"""The team's members whose user is enabled, sorted: kept in Redis beside the users' teams and
+	cleared with them (every save of a team), for at most USER_TEAMS_CACHE_SECONDS. Trusted server code."""
+	members = frappe.cache.hget(TEAM_MEMBERS_CACHE_KEY, team)
+	if members is None:
+		member = frappe.qb.DocType("Pipeline Team Member")
+		user = frappe.qb.DocType("User")
+		members = sorted(
+			set(
+				frappe.qb.from_(member)
+				.join(user)
+				.on(user.name == member.user)
+				.select(member.user)
+				.where((member.parenttype == "Pipeline Team") & (member.parent == team) & (user.enabled == 1))
+				.run(pluck=True)
+			)
+		)
+		frappe.cache.hset(TEAM_MEMBERS_CACHE_KEY, team, members)
+		key = frappe.cache.make_key(TEAM_MEMBERS_CACHE_KEY)
+		if frappe.cache.ttl(key) == -1:
+			frappe.cache.expire(key, USER_TEAMS_CACHE_SECONDS)
+	return members

@@ -46,20 +46,26 @@ def _is_missing_savepoint(error: Exception) -> bool:
 	return bool(error.args) and error.args[0] == SAVEPOINT_DOES_NOT_EXIST
 
 
-def _pending_after_commit() -> tuple[int, int | None]:
+def _pending_after_commit() -> tuple[int, int | None, int | None]:
 	realtime = getattr(frappe.local, "_realtime_log", None)
-	return len(frappe.db.after_commit._functions), None if realtime is None else len(realtime)
+	ours = getattr(frappe.local, "pipeline_realtime_log", None)  # realtime.emit_after_commit's
+	return (
+		len(frappe.db.after_commit._functions),
+		None if realtime is None else len(realtime),
+		None if ours is None else len(ours),
+	)
 
 
 def _drop_after_commit_since(pending: tuple[int, int | None]) -> None:
 	"""Rolling back to a savepoint leaves Frappe's after-commit callbacks (realtime events among them)
 	queued: drop those the failed row added, so a rolled back change never reaches a board."""
-	callbacks, realtime = pending
+	callbacks, realtime, ours = pending
 	functions = frappe.db.after_commit._functions
 	while len(functions) > callbacks:
 		functions.pop()
-	if realtime is None:
-		if hasattr(frappe.local, "_realtime_log"):
-			del frappe.local._realtime_log
-	else:
-		del frappe.local._realtime_log[realtime:]
+	for attribute, length in (("_realtime_log", realtime), ("pipeline_realtime_log", ours)):
+		if length is None:
+			if hasattr(frappe.local, attribute):
+				delattr(frappe.local, attribute)
+		else:
+			del getattr(frappe.local, attribute)[length:]

@@ -39,3 +39,20 @@ def count_cache_commands():
 		yield sent
 	finally:
 		del cache.execute_command
+
+
+def queued_events() -> list[tuple[str, dict, str]]:
+	"""The realtime events queued until commit, as (event, message, room): Frappe's publish_realtime
+	queue and pipeline_app.realtime.emit_after_commit's."""
+	events = [tuple(entry) for entry in getattr(frappe.local, "_realtime_log", None) or []]
+	for event, message, rooms in getattr(frappe.local, "pipeline_realtime_log", None) or []:
+		events.extend((event, message, room) for room in rooms)
+	return events
+
+
+def forget_queued_events() -> None:
+	"""Drops the queued realtime events: gone rather than emptied, as both queues register their flush
+	and clear callbacks with the first event of a transaction only when there is no queue."""
+	for attribute in ("_realtime_log", "pipeline_realtime_log"):
+		if hasattr(frappe.local, attribute):
+			delattr(frappe.local, attribute)

@@ -12,7 +12,12 @@ from pipeline_app import api
 from pipeline_app.automation.conversations import record_message
 from pipeline_app.board import RANK_GAP
 from pipeline_app.realtime import BOARD_EVENT
-from pipeline_app.tests.counters import count_cache_commands, count_queries
+from pipeline_app.tests.counters import (
+	count_cache_commands,
+	count_queries,
+	forget_queued_events,
+	queued_events,
+)
 from pipeline_app.tests.factories import (
 	make_contact,
 	make_opportunity,
@@ -30,14 +35,11 @@ def new_request():
 
 
 def realtime_log():
-	return list(getattr(frappe.local, "_realtime_log", None) or [])
+	return queued_events()
 
 
 def clear_realtime_log():
-	# gone rather than emptied: Frappe registers its flush and clear callbacks with the first event
-	# of a transaction only when there is no log, and a rollback must still clear the next one
-	if hasattr(frappe.local, "_realtime_log"):
-		del frappe.local._realtime_log
+	forget_queued_events()
 
 
 class BoardTestCase(FrappeTestCase):
@@ -639,17 +641,45 @@ class TestRealtimeAudience(BoardTestCase):
 		self.assertIn(f"user:{self.seller}", self.rooms(name=doc.name))
 		self.assertNotIn(f"user:{former}", self.rooms(name=doc.name))
 
+	def test_an_event_reaches_its_readers_in_one_message_naming_their_rooms(self):
+		"""What the socket.io server gets after commit: one message per event whose `room` lists the
+		readers' rooms (it sends it once to each socket in any of them), never an empty list, which
+		socket.io would send to everyone."""
+		import json
+
+		from frappe.utils.background_jobs import get_redis_connection_without_auth
+
+		from pipeline_app.realtime import emit_after_commit, flush_realtime_log
+
+		pubsub = get_redis_connection_without_auth().pubsub(ignore_subscribe_messages=True)
+		pubsub.subscribe("events")
+		pubsub.get_message(timeout=1)  # the subscription confirmed before anything is published
+		try:
+			emit_after_commit(BOARD_EVENT, {"name": "x"}, [])
+			emit_after_commit(BOARD_EVENT, {"name": "y"}, [self.seller, self.colleague, self.seller])
+			flush_realtime_log()  # as the commit does
+			received = []
+			while message := pubsub.get_message(timeout=1):
+				data = json.loads(message["data"])
+				if data["event"] == BOARD_EVENT and data["namespace"] == frappe.local.site:
+					received.append(data)
+		finally:
+			pubsub.close()
+		self.assertEqual(
+			[(data["message"]["name"], data["room"]) for data in received],
+			[("y", sorted([f"user:{self.seller}", f"user:{self.colleague}"]))],
+		)
+
 	def test_list_update_goes_to_readers_not_to_the_doctype_room(self):
 		doc = make_opportunity(self.team)
 		doc.title = "Renamed"
 		doc.save()
 		self.assertNotIn("doctype:Pipeline Opportunity", {room for _e, _m, room in realtime_log()})
-		queued = [  # list_update is emitted by after-commit callbacks (functools.partial)
-			callback
-			for callback in frappe.db.after_commit._functions
-			if getattr(callback, "args", ("",))[0] == "list_update"
-		]
-		rooms = {callback.args[2] for callback in queued if callback.args[1]["name"] == doc.name}
+		rooms = {
+			room
+			for event, message, room in realtime_log()
+			if event == "list_update" and message["name"] == doc.name
+		}
 		self.assertIn(f"user:{self.seller}", rooms)
 		self.assertNotIn(f"user:{self.outsider}", rooms)
 

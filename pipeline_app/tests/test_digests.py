@@ -10,6 +10,7 @@ from frappe.utils import add_days, add_to_date, get_datetime, now_datetime
 
 from pipeline_app.api import follow_opportunity, follow_team, get_following
 from pipeline_app.automation.digests import WEEKDAYS, period_key, send_digests
+from pipeline_app.tests.counters import forget_queued_events, queued_events
 from pipeline_app.tests.factories import (
 	make_opportunity,
 	make_team,
@@ -282,13 +283,12 @@ class TestDigests(FrappeTestCase):
 	def test_their_list_updates_go_to_their_user_only(self):
 		"""Frappe would send a save's list_update to the doctype's room, which every Pipeline User may
 		join: a subscription's name is its user's email, so it goes to that user's room instead."""
-		if hasattr(frappe.local, "_realtime_log"):
-			del frappe.local._realtime_log
+		forget_queued_events()
 		self.subscribe(self.seller, "Daily", teams=[self.team])
 		frappe.get_doc(
 			{"doctype": "Pipeline Digest", "user": self.seller, "period": "test", "frequency": "Daily"}
 		).insert(ignore_permissions=True)
-		logged = getattr(frappe.local, "_realtime_log", None) or []
+		logged = queued_events()
 		self.assertFalse(
 			[
 				room

@@ -10,6 +10,7 @@ from frappe.tests.utils import FrappeTestCase
 from pipeline_app.erpnext import linked
 from pipeline_app.erpnext.documents import make_document
 from pipeline_app.realtime import BOARD_EVENT
+from pipeline_app.tests.counters import forget_queued_events, queued_events
 from pipeline_app.tests.erpnext_factories import make_erpnext_team, make_seller
 from pipeline_app.tests.factories import make_user, stage_named
 from pipeline_app.tests.http_client import Client
@@ -166,7 +167,7 @@ class TestCardBadges(ErpnextHttpCase):
 
 
 class TestBadgesInRealtime(FrappeTestCase):
-	"""In-process: events are queued per user room until commit (frappe.local._realtime_log)."""
+	"""In-process: events are queued per user room until commit (counters.queued_events)."""
 
 	@classmethod
 	def setUpClass(cls):
@@ -178,7 +179,7 @@ class TestBadgesInRealtime(FrappeTestCase):
 	def events(self, name):
 		return {
 			room: message["card"]
-			for event, message, room in getattr(frappe.local, "_realtime_log", None) or []
+			for event, message, room in queued_events()
 			if event == BOARD_EVENT and message["name"] == name
 		}
 
@@ -188,7 +189,7 @@ class TestBadgesInRealtime(FrappeTestCase):
 		deal = make_deal(
 			self.team, organisation="Realtime buyer", items=[(make_item(), 1, 10)], company=default_company()
 		)
-		frappe.local._realtime_log = []
+		forget_queued_events()
 		made = make_document(deal.name, "Quotation")
 		events = self.events(deal.name)
 		self.assertEqual([d["name"] for d in events[f"user:{self.seller}"]["documents"]], [made["name"]])

@@ -12,6 +12,7 @@ from frappe.tests.utils import FrappeTestCase
 from frappe.utils import add_days, random_string, today
 
 from pipeline_app.automation.conversations import record_message
+from pipeline_app.tests.counters import forget_queued_events, queued_events
 from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
 from pipeline_app.tests.http_client import Client, message
 
@@ -577,7 +578,7 @@ class TestRealtimeRooms(IsolationCase):
 	def test_list_updates_of_attached_documents_go_to_readers_only(self):
 		"""Frappe sends each save's list_update to the doctype's room; for documents attached to a
 		team's record, and for the team's configuration, it goes to readers' own rooms instead."""
-		frappe.local._realtime_log = []
+		forget_queued_events()
 		frappe.set_user(self.bob)
 		try:
 			frappe.get_doc("Pipeline Opportunity", self.opp_b).add_comment("Comment", "live")
@@ -586,7 +587,7 @@ class TestRealtimeRooms(IsolationCase):
 			frappe.set_user("Administrator")
 		frappe.get_doc("Pipeline Team", self.team_b).save()
 		frappe.get_doc("Funnel Stage", self.stage_b).save()
-		rooms = {room for event, _message, room in frappe.local._realtime_log if event == "list_update"}
+		rooms = {room for event, _message, room in queued_events() if event == "list_update"}
 		self.assertFalse({room for room in rooms if room.startswith("doctype:")}, rooms)
 		frappe.db.rollback()
 

@@ -6,6 +6,7 @@ from frappe.desk.form import assign_to
 from frappe.tests.utils import FrappeTestCase
 
 from pipeline_app.realtime import BOARD_EVENT
+from pipeline_app.tests.counters import forget_queued_events, queued_events
 from pipeline_app.tests.factories import make_opportunity, make_team, make_user
 
 DOCTYPE = "Pipeline Opportunity"
@@ -107,11 +108,11 @@ class TestTeamMembership(FrappeTestCase):
 
 	def test_the_team_boards_reload(self):
 		make_opportunity(self.team.name, opportunity_owner=self.seller)
-		frappe.local._realtime_log = []  # only what the removal publishes
+		forget_queued_events()  # only what the removal publishes
 		self.remove(self.seller)
 		refreshes = [
 			room
-			for event, message, room in frappe.local._realtime_log
+			for event, message, room in queued_events()
 			if event == BOARD_EVENT and message["action"] == "refresh" and message["team"] == self.team.name
 		]
 		self.assertIn(f"user:{self.colleague}", refreshes)
