@@ -879,3 +879,30 @@ class TestBoardHttp(FrappeTestCase):
 		)["card"]
 		self.assertEqual(card["stage"], stage)
 		self.assertEqual(self.stored().stage, stage)
+
+
+class TestLockedCopy(BoardTestCase):
+	"""A board write compares against the copy of the row it locked (api._locked_opportunity) instead
+	of loading the row again, but only while that copy is what Frappe would load."""
+
+	def test_a_row_saved_meanwhile_in_the_same_request_is_caught_as_frappe_catches_it(self):
+		doc = make_opportunity(self.team)
+		locked = api._locked_opportunity(doc.name)
+		other = frappe.get_doc("Pipeline Opportunity", doc.name)
+		other.title = "Changed meanwhile"
+		other.save()
+		locked.title = "Stale write"
+		with self.assertRaises(frappe.TimestampMismatchError):
+			locked.save()
+
+	def test_a_reloaded_row_saves_after_a_change_meanwhile(self):
+		doc = make_opportunity(self.team)
+		locked = api._locked_opportunity(doc.name)
+		other = frappe.get_doc("Pipeline Opportunity", doc.name)
+		other.title = "Changed meanwhile"
+		other.save()
+		locked.reload()
+		locked.stage = self.qualification
+		locked.save()
+		stored = frappe.db.get_value("Pipeline Opportunity", doc.name, ["title", "stage"], as_dict=True)
+		self.assertEqual((stored.title, stored.stage), ("Changed meanwhile", locked.stage))

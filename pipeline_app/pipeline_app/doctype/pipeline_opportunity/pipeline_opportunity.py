@@ -2,6 +2,7 @@
 # For license information, please see license.txt
 
 import frappe
+from frappe.utils import cstr
 
 from pipeline_app.assignments import sync_owner_assignment
 from pipeline_app.automation.abandonment import clear_warning_when_moved
@@ -109,11 +110,21 @@ class PipelineOpportunity(TeamScopedDocument):
 		for field in SERVER_MANAGED_FIELDS:
 			self.set(field, before.get(field) if before else None)
 
+	def load_from_db(self):
+		# a copy kept for the next save (api._locked_opportunity) is stale once the row is read again
+		self.flags.pop("stored_copy", None)
+		return super().load_from_db()
+
 	def load_doc_before_save(self, *, raise_exception: bool = False):
 		stored = self.flags.pop("stored_copy", None)
-		if stored is not None and stored.name == self.name:
-			# a copy made when the row was loaded for update in this transaction (api._locked_opportunity):
-			# what Frappe would load again
+		if (
+			stored is not None
+			and stored.name == self.name
+			and cstr(stored.modified) == cstr(frappe.db.get_value(self.doctype, self.name, "modified"))
+		):
+			# a copy made when the row was loaded for update in this transaction (api._locked_opportunity),
+			# and the row not saved since (by another copy in the same request): what Frappe would load
+			# again, its child rows included
 			self._doc_before_save = stored
 		else:
 			super().load_doc_before_save(raise_exception=raise_exception)
