@@ -23,6 +23,9 @@ import time
 import frappe
 import requests
 
+# the load benchmark's helpers (this directory is on the path when a benchmark runs as a script)
+from load import demo_sellers, login, pct
+
 from pipeline_app.demo import DEMO_DOMAIN, DEMO_PASSWORD
 
 BOARD_CALL = "/api/method/pipeline_app.api.get_board"
@@ -42,11 +45,6 @@ CRM_KANBAN_BODY = {
 	"rows": "",
 }
 DEAL_SERIES = "CRM-DEAL-.YYYY.-"
-
-
-def pct(samples: list[float], q: float) -> float:
-	ordered = sorted(samples)
-	return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else 0.0
 
 
 def crm_statuses() -> dict[str, list[str]]:
@@ -178,29 +176,11 @@ def copy_opportunities_to_deals(batch: int = 10_000) -> int:
 	return number
 
 
-def demo_sellers() -> list[tuple[str, str]]:
-	rows = frappe.get_all(
-		"Pipeline Team Member",
-		filters={"parenttype": "Pipeline Team", "user": ("like", f"%@{DEMO_DOMAIN}")},
-		fields=["user", "parent"],
-		order_by="parent, idx",
-	)
-	return [(row.user, row.parent) for row in rows]
-
-
 def give_sales_user_role(users: list[str]) -> None:
 	for user in sorted(set(users)):
 		if "Sales User" not in frappe.get_roles(user):
 			frappe.get_doc("User", user).add_roles("Sales User")
 	frappe.db.commit()
-
-
-def login(url: str, site: str, user: str) -> requests.Session:
-	session = requests.Session()
-	session.headers.update({"X-Frappe-Site-Name": site, "Accept": "application/json"})
-	response = session.post(url + "/api/method/login", data={"usr": user, "pwd": DEMO_PASSWORD}, timeout=60)
-	response.raise_for_status()
-	return session
 
 
 def same_login(session: requests.Session) -> requests.Session:
