@@ -154,9 +154,19 @@ doc_events = {
 	"Pipeline Team": {
 		"before_validate": "pipeline_app.validation.check_document_values",
 	},
-	# a user disabled (or changed) leaves the kept team audiences at once (pipeline_app/teams.py)
+	# a user disabled, deleted or given other roles or User Permissions leaves the kept team audiences
+	# and readers at once (pipeline_app/teams.py; a Role disabled loses its users underneath)
 	"User": {
 		"on_update": "pipeline_app.teams.clear_user_teams_cache",
+		"on_trash": "pipeline_app.teams.clear_user_teams_cache",
+	},
+	"User Permission": {
+		"on_update": "pipeline_app.teams.clear_user_teams_cache",
+		"on_trash": "pipeline_app.teams.clear_user_teams_cache",
+	},
+	"Role": {
+		"on_update": "pipeline_app.teams.clear_user_teams_cache",
+		"on_trash": "pipeline_app.teams.clear_user_teams_cache",
 	},
 	# the outcome Workflow keeps the opportunity's statuses as its states (pipeline_app/outcome_workflow.py);
 	# before_validate: Workflow's own validate writes to the database before any validate hook runs

@@ -22,7 +22,12 @@ from pipeline_app.board import bump_board_versions, shared_filter_fields
 from pipeline_app.cards import attach_link_titles, card_from_doc, private_card_fields, shared_card_fields
 from pipeline_app.erpnext.linked import documents_by_reader
 from pipeline_app.permissions import TEAM_FIELD, reference_fields, team_of
-from pipeline_app.teams import MANAGER_ROLES, get_enabled_members
+from pipeline_app.teams import (
+	MANAGER_ROLES,
+	TEAM_READERS_CACHE_KEY,
+	expire_cache_hash,
+	get_enabled_members,
+)
 
 BOARD_EVENT = "pipeline_app:board"  # the app's realtime events are named pipeline_app:<what>
 
@@ -53,11 +58,15 @@ def team_audience(team: str) -> list[str]:
 def readers_of(doc, team: str | None = None) -> list[str]:
 	"""Users of the document's team who may read this very document (role permissions, user
 	permissions and the team rule, as Frappe's has_permission decides). `team` for documents that only
-	point at a team's record (a File, a ToDo)."""
+	point at a team's record (a File, a ToDo). The same cost in a team of 500 as in a team of 2: who of
+	the team reads the doctype by role is kept per team (team_readers)."""
 	team = team or (doc.name if doc.doctype == "Pipeline Team" else doc.get("team"))
 	if not team:
 		return ["Administrator"]
-	return readers_among(doc, team_audience(team))
+	if other_permission_hooks(doc.doctype):
+		return asked_one_by_one(doc, team_audience(team))
+	audience, plain, restricted = team_readers(team, doc.doctype)
+	return readers_from(doc, audience, plain, restricted)
 
 
 # has_permission hooks whose answer for a user of the document's team is known: the team rules
@@ -85,15 +94,50 @@ def readers_among(doc, users) -> list[str]:
 	users = set(users)
 	if not users:
 		return []
+	if other_permission_hooks(doc.doctype):
+		return asked_one_by_one(doc, users)
+	plain, restricted = users_reading_by_role(doc.doctype, users)
+	return readers_from(doc, users, plain, restricted)
+
+
+def other_permission_hooks(doctype: str) -> bool:
+	"""Whether another app hooks the doctype's has_permission: its answer cannot be known ahead."""
 	hooks = frappe.get_hooks("has_permission")
-	if {*hooks.get(doc.doctype, []), *hooks.get("*", [])} - TEAM_RULE_HOOKS:
-		plain, doubtful = set(), users
-	else:
-		plain, restricted = users_reading_by_role(doc.doctype, users)
-		doubtful = restricted | (shared_with(doc, users - plain) | {doc.get("owner")}) & (users - plain)
+	return bool({*hooks.get(doctype, []), *hooks.get("*", [])} - TEAM_RULE_HOOKS)
+
+
+def asked_one_by_one(doc, users) -> list[str]:
+	return sorted(user for user in users if frappe.has_permission(doc.doctype, "read", doc=doc, user=user))
+
+
+def readers_from(doc, users, plain, restricted) -> list[str]:
+	"""The readers among `users`, of whom `plain` read the doctype by role with no User Permission and
+	`restricted` by role with some: the restricted, the owner and those the document is shared with
+	are asked of Frappe's has_permission."""
+	others = set(users) - set(plain)
+	doubtful = set(restricted) | (shared_with(doc, others) | {doc.get("owner")}) & others
 	return sorted(
-		plain | {user for user in doubtful if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)}
+		{*plain}
+		| {user for user in doubtful if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)}
 	)
+
+
+def team_readers(team: str, doctype: str) -> tuple[tuple, tuple, tuple]:
+	"""(the team's audience, those of it reading `doctype` by role without User Permissions, those
+	with some), kept in Redis per team, doctype and reading roles. Cleared, as the membership cache
+	is, by every save of a team, of a User (roles, enabled), of a User Permission and of a Role
+	(pipeline_app.teams.clear_user_teams_cache); a change of the doctype's permissions changes its
+	reading roles, so its key."""
+	roles = roles_reading(doctype)
+	key = "\n".join((team, doctype, *sorted(roles)))
+	kept = frappe.cache.hget(TEAM_READERS_CACHE_KEY, key)
+	if kept is None:
+		audience = team_audience(team)
+		plain, restricted = users_reading_by_role(doctype, set(audience))
+		kept = (tuple(audience), tuple(sorted(plain)), tuple(sorted(restricted)))
+		frappe.cache.hset(TEAM_READERS_CACHE_KEY, key, kept)
+		expire_cache_hash(TEAM_READERS_CACHE_KEY)
+	return kept
 
 
 def users_reading_by_role(doctype: str, users: set[str]) -> tuple[set[str], set[str]]:

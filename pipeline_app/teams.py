@@ -5,6 +5,8 @@ import frappe
 MANAGER_ROLES = frozenset(("Pipeline Manager", "System Manager"))
 USER_TEAMS_CACHE_KEY = "pipeline_app:user_teams"
 TEAM_MEMBERS_CACHE_KEY = "pipeline_app:team_members"  # enabled members per team (get_enabled_members)
+# per team and doctype, who of its audience reads the doctype by role (pipeline_app.realtime.team_readers)
+TEAM_READERS_CACHE_KEY = "pipeline_app:team_readers"
 # the whole cache goes at most this long after it was started, whatever happens: a bound on how long a
 # membership read by a request racing a team save can outlive the change (see clear_user_teams_cache)
 USER_TEAMS_CACHE_SECONDS = 300
@@ -33,13 +35,14 @@ def get_user_teams(user: str | None = None) -> list[str]:
 			)
 		)
 		frappe.cache.hset(USER_TEAMS_CACHE_KEY, user, teams)
-		expire_user_teams_cache()
+		expire_cache_hash(USER_TEAMS_CACHE_KEY)
 	return teams
 
 
-def expire_user_teams_cache() -> None:
-	"""Gives the cache its lifetime when it has none yet (Redis TTL -1: a hash just started)."""
-	key = frappe.cache.make_key(USER_TEAMS_CACHE_KEY)
+def expire_cache_hash(name: str) -> None:
+	"""Gives one of the membership caches (a Redis hash) its lifetime when it has none yet (TTL -1: a
+	hash just started)."""
+	key = frappe.cache.make_key(name)
 	if frappe.cache.ttl(key) == -1:
 		frappe.cache.expire(key, USER_TEAMS_CACHE_SECONDS)
 
@@ -82,8 +85,7 @@ def clear_user_teams_cache(*args, **kwargs) -> None:
 
 
 def delete_user_teams_cache() -> None:
-	frappe.cache.delete_value(USER_TEAMS_CACHE_KEY)
-	frappe.cache.delete_value(TEAM_MEMBERS_CACHE_KEY)
+	frappe.cache.delete_value((USER_TEAMS_CACHE_KEY, TEAM_MEMBERS_CACHE_KEY, TEAM_READERS_CACHE_KEY))
 
 
 def get_enabled_members(team: str) -> list[str]:
@@ -104,7 +106,5 @@ def get_enabled_members(team: str) -> list[str]:
 			)
 		)
 		frappe.cache.hset(TEAM_MEMBERS_CACHE_KEY, team, members)
-		key = frappe.cache.make_key(TEAM_MEMBERS_CACHE_KEY)
-		if frappe.cache.ttl(key) == -1:
-			frappe.cache.expire(key, USER_TEAMS_CACHE_SECONDS)
+		expire_cache_hash(TEAM_MEMBERS_CACHE_KEY)
 	return members

@@ -6,6 +6,8 @@ import frappe
 from frappe.utils import random_string
 from frappe.utils.password import update_password
 
+from pipeline_app.teams import delete_user_teams_cache
+
 PASSWORD = "Pipeline-test-pw-1"
 
 
@@ -32,6 +34,7 @@ def make_user(email: str | None = None, roles=("Pipeline User",), password: str 
 		# role back on every save while no other exists): take it away underneath
 		frappe.db.delete("Has Role", {"parenttype": "User", "parent": email, "role": "System Manager"})
 		frappe.clear_cache(user=email)
+		delete_user_teams_cache()  # the kept team readers, as a save of the user clears them
 	update_password(email, password)
 	return email
 

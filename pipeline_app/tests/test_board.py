@@ -732,6 +732,50 @@ class TestRealtimeAudience(BoardTestCase):
 		self.assertNotIn(no_role, expected)
 		self.assertNotIn(restricted, expected)
 
+	def test_kept_readers_follow_roles_user_permissions_and_disabled_users(self):
+		"""Who of a team reads by role is kept per team (realtime.team_readers): a role taken away, a
+		User Permission given or a user disabled counts from the next event on."""
+		from pipeline_app.realtime import readers_of
+
+		losing_role, restricted, disabled, staying = (make_user() for _ in range(4))
+		team = make_team(members=[losing_role, restricted, disabled, staying]).name
+		doc = make_opportunity(team)
+
+		def readers_after(change):
+			new_request()
+			self.assertLessEqual({losing_role, restricted, disabled, staying}, set(readers_of(doc)))
+			change()
+			new_request()
+			readers = readers_of(doc)
+			self.assertIn(staying, readers)
+			return readers
+
+		def disable():
+			user = frappe.get_doc("User", disabled)
+			user.enabled = 0
+			user.save(ignore_permissions=True)
+
+		self.assertNotIn(
+			restricted,
+			readers_after(
+				lambda: frappe.get_doc(
+					{
+						"doctype": "User Permission",
+						"user": restricted,
+						"allow": "Pipeline Team",
+						"for_value": self.team,
+					}
+				).insert(ignore_permissions=True)
+			),
+		)
+		frappe.db.delete("User Permission", {"user": restricted})
+		frappe.cache.hdel("user_permissions", restricted)
+		self.assertNotIn(
+			losing_role, readers_after(lambda: frappe.get_doc("User", losing_role).remove_roles("Pipeline User"))
+		)
+		frappe.get_doc("User", losing_role).add_roles("Pipeline User")
+		self.assertNotIn(disabled, readers_after(disable))
+
 	def test_team_change_tells_the_old_team_only_that_the_card_left(self):
 		shared = make_user()
 		team = frappe.get_doc("Pipeline Team", self.other_team)
