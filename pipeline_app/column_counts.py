@@ -21,6 +21,8 @@ import frappe
 from frappe import _
 from frappe.utils import flt
 
+from pipeline_app.bulk import insert_rows
+
 DOCTYPE = "Pipeline Column Count"
 FIELDS = ("team", "stage", "status", "count", "amount", "weighted_amount")
 LOCK = "pipeline_column_counts"
@@ -54,7 +56,7 @@ def insert(rows: dict) -> None:
 	"""Signed rows: {(team, stage, status): [count, amount, weighted_amount]}; nothing-rows skipped."""
 	values = [(frappe.generate_hash(length=12), *group, *sums) for group, sums in rows.items() if any(sums)]
 	if values:
-		frappe.db.bulk_insert(DOCTYPE, ("name", *FIELDS), values)
+		insert_rows(DOCTYPE, ("name", *FIELDS), values)
 
 
 def record_status_change(names: list[str], old_status: str, new_status: str) -> None:

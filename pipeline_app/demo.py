@@ -6,17 +6,37 @@ real use); past that, rows are bulk-inserted with the same invariants, which bui
 for the benchmarks. Running it again tops the demo teams up to N opportunities; it never duplicates.
 """
 
+import json
 import random
 import time
 from collections import defaultdict
+from datetime import timedelta
 
 import frappe
-from frappe.utils import add_days, add_to_date, flt, get_datetime, getdate, now_datetime, today
+from frappe import _
+from frappe.desk.doctype.notification_log.notification_log import get_title_html
+from frappe.utils import (
+	add_days,
+	add_to_date,
+	escape_html,
+	flt,
+	get_datetime,
+	get_fullname,
+	getdate,
+	now_datetime,
+	today,
+)
 from frappe.utils.password import update_password
 
 from pipeline_app.board import RANK_GAP, bump_board_versions
+from pipeline_app.bulk import insert_rows
 from pipeline_app.column_counts import insert as insert_column_counts
-from pipeline_app.funnel import end_stays_at_closing, get_team_stages, insert_stage_changes
+from pipeline_app.funnel import (
+	CLOSED_STATUSES,
+	end_stays_at_closing,
+	get_team_stages,
+	insert_stage_changes,
+)
 from pipeline_app.journey import journey_values
 
 DEMO_PASSWORD = "demo-pipeline"
@@ -247,7 +267,7 @@ def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
 				"Administrator",
 			)
 		)
-	frappe.db.bulk_insert(
+	insert_rows(
 		"Contact",
 		[
 			"name",
@@ -264,7 +284,7 @@ def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
 		],
 		contacts,
 	)
-	frappe.db.bulk_insert(
+	insert_rows(
 		"Contact Email",
 		[
 			"name",
@@ -314,11 +334,11 @@ def _timeline(rng: random.Random, team: dict, status: str) -> tuple:
 	now, abandon_days = now_datetime(), team.get("abandon_days") or 0
 	if status in ("Open", "On Hold"):
 		days = (abandon_days or OPEN_DAYS) - 1 if status == "Open" else 120
-		return add_to_date(now, days=-rng.randint(0, days), minutes=-rng.randint(0, 600)), None
-	created = add_to_date(now, days=-rng.randint(20, HISTORY_DAYS), minutes=-rng.randint(0, 600))
+		return now - timedelta(days=rng.randint(0, days), minutes=rng.randint(0, 600)), None
+	created = now - timedelta(days=rng.randint(20, HISTORY_DAYS), minutes=rng.randint(0, 600))
 	took = rng.randint(abandon_days + 1, abandon_days + 20) if status == "Abandoned" and abandon_days else 0
-	closed = add_to_date(created, days=took or rng.randint(1, 60), hours=rng.randint(0, 8))
-	return created, min(closed, add_to_date(now, hours=-1))
+	closed = created + timedelta(days=took or rng.randint(1, 60), hours=rng.randint(0, 8))
+	return created, min(closed, now - timedelta(hours=1))
 
 
 def _base_values(rng: random.Random, team: dict, contact: str) -> dict:
@@ -331,7 +351,7 @@ def _base_values(rng: random.Random, team: dict, contact: str) -> dict:
 		"amount": rng.randrange(500, 50_000, 50) if team["amounts"] else 0,
 		"source": rng.choice(SOURCES),
 		"interest": rng.choice(("Cold", "Warm", "Hot", None)),
-		"follow_up_on": add_to_date(now_datetime(), days=rng.randint(-10, 14), hours=rng.randint(0, 8))
+		"follow_up_on": now_datetime() + timedelta(days=rng.randint(-10, 14), hours=rng.randint(0, 8))
 		if rng.random() < 0.6
 		else None,
 		"expected_close_date": add_days(today(), rng.randint(5, 120)),
@@ -592,9 +612,173 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 			changes.append(
 				(name, team["name"], "Status", None, outcome["status"], "Administrator", closed or created)
 			)
-		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
+		insert_rows("Pipeline Opportunity", OPPORTUNITY_COLUMNS, rows)
 		record_column_rows(rows)
+		record_assignments(rows)
 		insert_stage_changes(changes)
 		end_stays_at_closing(names)  # a closed one's stay ended when it closed, as a save records it
 		frappe.db.commit()
 		done += size
+
+
+def record_assignments(rows) -> None:
+	"""What the document API leaves of the owner's assignment (pipeline_app.assignments) for these
+	opportunity rows, as if each came in open at its creation and closed at its closing: the owner's
+	ToDo (closed with the opportunity), the opportunity's `_assign`, the timeline's "assigned" and
+	"assignment completed" comments and the owner's notifications. Done as the current user, who made
+	the rows."""
+	column = {field: OPPORTUNITY_COLUMNS.index(field) for field in OPPORTUNITY_COLUMNS}
+	by, by_name = frappe.session.user, get_fullname(frappe.session.user)
+	todos, comments, notifications, assigned = [], [], [], defaultdict(list)
+	owners = {row[column["opportunity_owner"]] for row in rows} - {None}
+	languages = dict(frappe.get_all("User", {"name": ("in", owners)}, ["name", "language"], as_list=True))
+	for row in rows:
+		owner = row[column["opportunity_owner"]]
+		if not owner:
+			continue
+		name, title, created = row[column["name"]], row[column["title"]], row[column["creation"]]
+		closed = row[column["status"]] in CLOSED_STATUSES and row[column["closed_on"]]
+		description = escape_html(title)
+		follow_up = row[column["follow_up_on"]]
+		lang = languages.get(owner)
+		todos.append(
+			(
+				frappe.generate_hash(length=10),
+				"Closed" if closed else "Open",
+				"Medium",
+				getdate(follow_up) if follow_up else None,
+				owner,
+				description,
+				DOCTYPE,
+				name,
+				by,
+				by_name,
+				created,
+				closed or created,
+				by,
+				by,
+			)
+		)
+		comments.append(
+			_comment(
+				name,
+				"Assigned",
+				_(FRAPPE_MESSAGES["assigned"]).format(by_name, get_fullname(owner), description),
+				created,
+			)
+		)
+		notifications.append(
+			_notification(
+				owner,
+				name,
+				_(FRAPPE_MESSAGES["assigned to you"], lang=lang).format(
+					frappe.bold(by_name), frappe.bold(_(DOCTYPE, lang=lang)), get_title_html(title)
+				),
+				f"<div>{description}</div>",
+				created,
+			)
+		)
+		if closed:
+			comments.append(
+				_comment(
+					name,
+					"Assignment Completed",
+					_(FRAPPE_MESSAGES["removed"]).format(get_fullname(owner), by_name),
+					closed,
+				)
+			)
+			notifications.append(
+				_notification(
+					owner,
+					name,
+					_(FRAPPE_MESSAGES["removed from you"], lang=lang).format(
+						frappe.bold(_(DOCTYPE)), get_title_html(title), frappe.bold(by_name)
+					),
+					None,
+					closed,
+				)
+			)
+		assigned["" if closed else json.dumps([owner])].append(name)  # ToDo.update_in_reference
+	insert_rows("ToDo", TODO_COLUMNS, todos)
+	insert_rows("Comment", COMMENT_COLUMNS, comments)
+	insert_rows("Notification Log", NOTIFICATION_COLUMNS, notifications)
+	opportunity = frappe.qb.DocType(DOCTYPE)
+	for value, names in assigned.items():
+		frappe.qb.update(opportunity).set(opportunity._assign, value).where(
+			opportunity.name.isin(names)
+		).run()
+
+
+DOCTYPE = "Pipeline Opportunity"
+# Frappe's own messages (ToDo's timeline comments, assign_to's notifications), in Frappe's translations
+FRAPPE_MESSAGES = {
+	"assigned": "{0} assigned {1}: {2}",
+	"removed": "Assignment of {0} removed by {1}",
+	"assigned to you": "{0} assigned a new task {1} {2} to you",
+	"removed from you": "Your assignment on {0} {1} has been removed by {2}",
+}
+TODO_COLUMNS = (
+	"name",
+	"status",
+	"priority",
+	"date",
+	"allocated_to",
+	"description",
+	"reference_type",
+	"reference_name",
+	"assigned_by",
+	"assigned_by_full_name",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+)
+COMMENT_COLUMNS = (
+	"name",
+	"comment_type",
+	"comment_email",
+	"reference_doctype",
+	"reference_name",
+	"content",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+)
+NOTIFICATION_COLUMNS = (
+	"name",
+	"subject",
+	"for_user",
+	"type",
+	"email_content",
+	"document_type",
+	"document_name",
+	"from_user",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+)
+
+
+def _comment(name: str, comment_type: str, content: str, when) -> tuple:
+	by = frappe.session.user
+	return (frappe.generate_hash(length=10), comment_type, by, DOCTYPE, name, content, when, when, by, by)
+
+
+def _notification(user: str, name: str, subject: str, content: str | None, when) -> tuple:
+	by = frappe.session.user
+	return (
+		frappe.generate_hash(length=10),
+		subject,
+		user,
+		"Assignment",
+		content,
+		DOCTYPE,
+		name,
+		by,
+		when,
+		when,
+		by,
+		by,
+	)

@@ -9,6 +9,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate, now_datetime, today
 
+from pipeline_app.bulk import insert_rows
 from pipeline_app.gates import check_stage_gates
 from pipeline_app.journey import set_journey
 from pipeline_app.teams import is_team_member
@@ -317,7 +318,7 @@ def insert_stage_changes(changes, caused_by: tuple[str | None, str | None] = (No
 	each change is a tuple in STAGE_CHANGE_COLUMNS order, completed with the name and bookkeeping
 	columns a document insert would set (created and modified when changed, owned by who changed).
 	`caused_by`: the (doctype, name) that made them all, as record_changes names it."""
-	frappe.db.bulk_insert(
+	insert_rows(
 		"Pipeline Stage Change",
 		[
 			"name",

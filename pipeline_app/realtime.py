@@ -15,6 +15,7 @@ from functools import partial
 
 import frappe
 import redis
+from frappe.permissions import AUTOMATIC_ROLES, get_doctype_roles
 from frappe.realtime import emit_via_redis, get_user_room
 from frappe.utils.background_jobs import get_redis_connection_without_auth
 
@@ -59,14 +60,30 @@ def readers_of(doc, team: str | None = None) -> list[str]:
 	"""Users of the document's team who may read this very document (role permissions, user
 	permissions and the team rule, as Frappe's has_permission decides). `team` for documents that only
 	point at a team's record (a File, a ToDo). The same cost in a team of 500 as in a team of 2: who of
-	the team reads the doctype by role is kept per team (team_readers)."""
+	the team holds which roles is kept per team (team_role_holders)."""
 	team = team or (doc.name if doc.doctype == "Pipeline Team" else doc.get("team"))
 	if not team:
 		return ["Administrator"]
-	if other_permission_hooks(doc.doctype):
+	hooks = other_permission_hooks(doc.doctype)
+	if hooks - BULK_HOOKS.keys():
 		return asked_one_by_one(doc, team_audience(team))
-	audience, plain, restricted = team_readers(team, doc.doctype)
+	audience, plain, restricted = team_role_holders(team, roles_reading(doc.doctype))
+	for hook in hooks:  # Frappe's own hooks answered for all of them at once: they can only refuse
+		plain = BULK_HOOKS[hook](doc, team, plain)
 	return readers_from(doc, audience, plain, restricted)
+
+
+def todo_readers(doc, team: str, users) -> set[str]:
+	"""Frappe's ToDo has_permission for many users: those holding a role that reads ToDo (besides the
+	automatic ones), its assignee and who assigned it."""
+	roles = frozenset(get_doctype_roles("ToDo", "read")) - frozenset(AUTOMATIC_ROLES)
+	_audience, holders, restricted_holders = team_role_holders(team, roles)
+	allowed = {*holders, *restricted_holders, doc.get("allocated_to"), doc.get("assigned_by")}
+	return {user for user in users if user in allowed}
+
+
+# Frappe's has_permission hooks that readers_of answers for the whole audience in constant queries
+BULK_HOOKS = {"frappe.desk.doctype.todo.todo.has_permission": todo_readers}
 
 
 # has_permission hooks whose answer for a user of the document's team is known: the team rules
@@ -96,14 +113,14 @@ def readers_among(doc, users) -> list[str]:
 		return []
 	if other_permission_hooks(doc.doctype):
 		return asked_one_by_one(doc, users)
-	plain, restricted = users_reading_by_role(doc.doctype, users)
+	plain, restricted = users_holding(roles_reading(doc.doctype), users)
 	return readers_from(doc, users, plain, restricted)
 
 
-def other_permission_hooks(doctype: str) -> bool:
-	"""Whether another app hooks the doctype's has_permission: its answer cannot be known ahead."""
+def other_permission_hooks(doctype: str) -> set[str]:
+	"""The doctype's has_permission hooks besides the team rules (another app's, Frappe's own)."""
 	hooks = frappe.get_hooks("has_permission")
-	return bool({*hooks.get(doctype, []), *hooks.get("*", [])} - TEAM_RULE_HOOKS)
+	return {*hooks.get(doctype, []), *hooks.get("*", [])} - TEAM_RULE_HOOKS
 
 
 def asked_one_by_one(doc, users) -> list[str]:
@@ -112,39 +129,37 @@ def asked_one_by_one(doc, users) -> list[str]:
 
 def readers_from(doc, users, plain, restricted) -> list[str]:
 	"""The readers among `users`, of whom `plain` read the doctype by role with no User Permission and
-	`restricted` by role with some: the restricted, the owner and those the document is shared with
-	are asked of Frappe's has_permission."""
+	`restricted` by role with some: the restricted, those the document is shared with and its owner
+	(where a role reads as owner) are asked of Frappe's has_permission."""
 	others = set(users) - set(plain)
-	doubtful = set(restricted) | (shared_with(doc, others) | {doc.get("owner")}) & others
+	owner = {doc.get("owner")} if owner_may_read(doc.doctype) else set()
+	doubtful = set(restricted) | (shared_with(doc, others) | owner) & others
 	return sorted(
 		{*plain}
 		| {user for user in doubtful if frappe.has_permission(doc.doctype, "read", doc=doc, user=user)}
 	)
 
 
-def team_readers(team: str, doctype: str) -> tuple[tuple, tuple, tuple]:
-	"""(the team's audience, those of it reading `doctype` by role without User Permissions, those
-	with some), kept in Redis per team, doctype and reading roles. Cleared, as the membership cache
-	is, by every save of a team, of a User (roles, enabled), of a User Permission and of a Role
-	(pipeline_app.teams.clear_user_teams_cache); a change of the doctype's permissions changes its
-	reading roles, so its key."""
-	roles = roles_reading(doctype)
-	key = "\n".join((team, doctype, *sorted(roles)))
+def team_role_holders(team: str, roles: frozenset[str]) -> tuple[tuple, tuple, tuple]:
+	"""(the team's audience, those of it holding one of `roles` without User Permissions, those with
+	some), kept in Redis per team and roles. Cleared, as the membership cache is, by every save of a
+	team, of a User (roles, enabled), of a User Permission and of a Role
+	(pipeline_app.teams.clear_user_teams_cache); a change of a doctype's permissions changes the roles
+	asked for, so the key."""
+	key = "\n".join((team, *sorted(roles)))
 	kept = frappe.cache.hget(TEAM_READERS_CACHE_KEY, key)
 	if kept is None:
 		audience = team_audience(team)
-		plain, restricted = users_reading_by_role(doctype, set(audience))
+		plain, restricted = users_holding(roles, set(audience))
 		kept = (tuple(audience), tuple(sorted(plain)), tuple(sorted(restricted)))
 		frappe.cache.hset(TEAM_READERS_CACHE_KEY, key, kept)
 		expire_cache_hash(TEAM_READERS_CACHE_KEY)
 	return kept
 
 
-def users_reading_by_role(doctype: str, users: set[str]) -> tuple[set[str], set[str]]:
-	"""Of `users`, those whose roles grant level-0 read on `doctype` not only as owner, split into those
-	without any User Permission and those with some: two queries (the doctype's reading roles are
-	cached per request)."""
-	roles = roles_reading(doctype)
+def users_holding(roles: frozenset[str], users: set[str]) -> tuple[set[str], set[str]]:
+	"""Of `users`, those holding one of `roles` (a doctype's reading roles: roles_reading), split into
+	those without any User Permission and those with some: two queries."""
 	granted = {"Administrator"} & users
 	if roles & EVERYONE_ROLES:
 		granted |= users
@@ -174,14 +189,16 @@ def shared_with(doc, users: set[str]) -> set[str]:
 	everyone): one query."""
 	if not users or not doc.get("name"):
 		return set()
-	shares = frappe.get_all(
-		"DocShare",
-		filters={"share_doctype": doc.doctype, "share_name": doc.name, "read": 1},
-		fields=["user", "everyone"],
+	share = frappe.qb.DocType("DocShare")
+	shares = (
+		frappe.qb.from_(share)
+		.select(share.user, share.everyone)
+		.where((share.share_doctype == doc.doctype) & (share.share_name == doc.name) & (share.read == 1))
+		.run()
 	)
-	if any(share.everyone for share in shares):
+	if any(everyone for _user, everyone in shares):
 		return set(users)
-	return {share.user for share in shares} & users
+	return {user for user, _everyone in shares} & users
 
 
 def roles_reading(doctype: str) -> frozenset[str]:
@@ -195,6 +212,12 @@ def roles_reading(doctype: str) -> frozenset[str]:
 			if perm.read and not perm.permlevel and not perm.if_owner
 		)
 	return cache[doctype]
+
+
+def owner_may_read(doctype: str) -> bool:
+	"""Whether a role reads `doctype` as owner only (level 0): only then may a user without a reading
+	role read a document of it as its owner."""
+	return any(perm.read and perm.if_owner and not perm.permlevel for perm in permission_rows(doctype))
 
 
 def permission_rows(doctype: str) -> list:

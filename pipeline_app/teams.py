@@ -5,7 +5,7 @@ import frappe
 MANAGER_ROLES = frozenset(("Pipeline Manager", "System Manager"))
 USER_TEAMS_CACHE_KEY = "pipeline_app:user_teams"
 TEAM_MEMBERS_CACHE_KEY = "pipeline_app:team_members"  # enabled members per team (get_enabled_members)
-# per team and doctype, who of its audience reads the doctype by role (pipeline_app.realtime.team_readers)
+# per team and roles, who of its audience holds them (pipeline_app.realtime.team_role_holders)
 TEAM_READERS_CACHE_KEY = "pipeline_app:team_readers"
 # the whole cache goes at most this long after it was started, whatever happens: a bound on how long a
 # membership read by a request racing a team save can outlive the change (see clear_user_teams_cache)

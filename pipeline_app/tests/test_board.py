@@ -732,8 +732,40 @@ class TestRealtimeAudience(BoardTestCase):
 		self.assertNotIn(no_role, expected)
 		self.assertNotIn(restricted, expected)
 
+	def test_todo_readers_are_those_has_permission_allows_in_constant_queries(self):
+		"""Frappe's ToDo hook (a ToDo role, its assignee, who assigned it) answered for the whole team
+		at once: the owner's assignment of a card, as each member's has_permission decides."""
+		from pipeline_app.realtime import readers_of, team_audience
+
+		counts = []
+		for size in (2, 40):
+			members = [make_user() for _ in range(size)]
+			shared, todo_role = make_user(), make_user(roles=("Pipeline User", "System Manager"))
+			team = make_team(members=[*members, shared, todo_role]).name
+			doc = make_opportunity(team, opportunity_owner=members[0])
+			todo = frappe.get_doc(
+				"ToDo", {"reference_type": doc.doctype, "reference_name": doc.name, "status": "Open"}
+			)
+			frappe.share.add_docshare(
+				"ToDo", todo.name, shared, read=1, flags={"ignore_share_permission": True}
+			)
+			expected = sorted(
+				user
+				for user in team_audience(team)
+				if frappe.has_permission("ToDo", "read", doc=todo, user=user)
+			)
+			self.assertTrue({members[0], shared, todo_role} <= set(expected), expected)
+			self.assertNotIn(members[1], expected)
+			new_request()
+			readers_of(todo, team)  # Redis caches filled once
+			new_request()
+			with count_queries() as queries:
+				self.assertEqual(readers_of(todo, team), expected)
+			counts.append(len(queries))
+		self.assertEqual(counts[0], counts[1], counts)
+
 	def test_kept_readers_follow_roles_user_permissions_and_disabled_users(self):
-		"""Who of a team reads by role is kept per team (realtime.team_readers): a role taken away, a
+		"""Who of a team reads by role is kept per team (realtime.team_role_holders): a role taken away, a
 		User Permission given or a user disabled counts from the next event on."""
 		from pipeline_app.realtime import readers_of
 
@@ -771,7 +803,8 @@ class TestRealtimeAudience(BoardTestCase):
 		frappe.db.delete("User Permission", {"user": restricted})
 		frappe.cache.hdel("user_permissions", restricted)
 		self.assertNotIn(
-			losing_role, readers_after(lambda: frappe.get_doc("User", losing_role).remove_roles("Pipeline User"))
+			losing_role,
+			readers_after(lambda: frappe.get_doc("User", losing_role).remove_roles("Pipeline User")),
 		)
 		frappe.get_doc("User", losing_role).add_roles("Pipeline User")
 		self.assertNotIn(disabled, readers_after(disable))

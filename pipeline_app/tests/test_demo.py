@@ -21,7 +21,7 @@ from pipeline_app.demo import (
 	set_site_locale,
 )
 from pipeline_app.funnel import get_team_stages
-from pipeline_app.tests.factories import make_contact, make_team, make_user, purge_team
+from pipeline_app.tests.factories import make_contact, make_opportunity, make_team, make_user, purge_team
 
 
 class TestDemoTruth(FrappeTestCase):
@@ -161,3 +161,55 @@ class TestDemoHistory(FrappeTestCase):
 			for created in versions:  # the document API's edits happened in the demo's time too
 				self.assertGreaterEqual(created, row.creation, row.name)
 				self.assertLessEqual(created, last, row.name)
+
+
+class TestBulkAssignments(FrappeTestCase):
+	"""The bulk-inserted opportunities carry the rows the document API leaves of the owner's
+	assignment: the same ToDo, `_assign`, timeline comments and notifications, open and closed."""
+
+	IGNORED = frozenset(("name", "creation", "modified", "reference_name", "document_name", "_seen"))
+
+	def setUp(self):
+		self.seller = make_user()
+		self.team = make_team(members=[self.seller]).name
+
+	def twin(self, name: str) -> str:
+		"""A bulk-inserted copy of opportunity `name` (its row under a new name), as the demo writes it."""
+		from pipeline_app.demo import OPPORTUNITY_COLUMNS, _next_names, record_assignments
+
+		row = list(frappe.db.get_value("Pipeline Opportunity", name, OPPORTUNITY_COLUMNS))
+		row[0] = _next_names("OPP-", 1)[0]
+		frappe.db.bulk_insert("Pipeline Opportunity", OPPORTUNITY_COLUMNS, [row])
+		record_assignments([row])
+		return row[0]
+
+	def left_by(self, name: str) -> dict:
+		found = {"_assign": frappe.db.get_value("Pipeline Opportunity", name, "_assign")}
+		for doctype, link in (
+			("ToDo", "reference_name"),
+			("Comment", "reference_name"),
+			("Notification Log", "document_name"),
+		):
+			rows = frappe.get_all(doctype, filters={link: name}, fields=["*"], order_by="creation asc")
+			found[doctype] = [
+				{field: value for field, value in row.items() if field not in self.IGNORED} for row in rows
+			]
+		return found
+
+	def test_open_and_closed_ones_leave_what_the_document_api_does(self):
+		for status in ("Open", "Lost"):
+			with self.subTest(status):
+				doc = make_opportunity(
+					self.team,
+					title="Fence <b>repair</b> & paint",
+					opportunity_owner=self.seller,
+					follow_up_on=add_days(now_datetime(), 3),
+				)
+				if status == "Lost":
+					doc.status = "Lost"
+					doc.lost_reason = frappe.get_all("Pipeline Lost Reason", pluck="name", limit=1)[0]
+					doc.save()
+				by_api = self.left_by(doc.name)
+				self.assertEqual(len(by_api["ToDo"]), 1)
+				self.assertEqual(len(by_api["Notification Log"]), 1 if status == "Open" else 2)
+				self.assertEqual(self.left_by(self.twin(doc.name)), by_api)
