@@ -29,7 +29,7 @@ from frappe.utils import (
 from frappe.utils.password import update_password
 
 from pipeline_app.board import RANK_GAP, bump_board_versions
-from pipeline_app.bulk import insert_rows
+from pipeline_app.bulk import bulk_names, insert_rows
 from pipeline_app.column_counts import insert as insert_column_counts
 from pipeline_app.funnel import (
 	CLOSED_STATUSES,
@@ -254,7 +254,6 @@ def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
 		)
 		emails.append(
 			(
-				frappe.generate_hash(length=16),  # 10 hex digits collide at a million
 				name,
 				"Contact",
 				"email_ids",
@@ -299,13 +298,13 @@ def _bulk_contacts(rng: random.Random, count: int) -> list[str]:
 			"owner",
 			"modified_by",
 		],
-		emails,
+		[(name, *row) for name, row in zip(bulk_names(len(emails)), emails, strict=True)],
 	)
 	names = [row[0] for row in contacts]
 	return names or frappe.get_all("Contact", pluck="name", limit=100)
 
 
-def _pick_outcome(rng: random.Random, team: dict, reasons: list[str]) -> dict:
+def _pick_outcome(rng: random.Random, team: dict, reasons: list[str], now=None) -> dict:
 	"""A consistent combination of stage, status and outcome fields."""
 	stages = team["stages"]
 	open_stages = [s for s in stages if s.stage_type == "Open"]
@@ -318,7 +317,7 @@ def _pick_outcome(rng: random.Random, team: dict, reasons: list[str]) -> dict:
 		outcome["lost_reason"] = rng.choice(reasons)
 	elif roll < 0.33:
 		stage, status = rng.choice(open_stages), "On Hold"
-		outcome["on_hold_until"] = add_days(today(), rng.randint(3, 60))
+		outcome["on_hold_until"] = getdate(now) + timedelta(days=rng.randint(3, 60))
 	elif roll < 0.38:
 		stage, status = rng.choice(open_stages[:3]), "Abandoned"
 	else:
@@ -326,12 +325,12 @@ def _pick_outcome(rng: random.Random, team: dict, reasons: list[str]) -> dict:
 	return {"stage": stage, "status": status, **outcome}
 
 
-def _timeline(rng: random.Random, team: dict, status: str) -> tuple:
+def _timeline(rng: random.Random, team: dict, status: str, now=None) -> tuple:
 	"""When an opportunity of `status` came in and when it closed (None while it has not), so the
 	demo's history reads as a year of work: closed ones came in over the past year and closed days
 	or weeks later, never after now; open ones came in recently, on the hold ones a little earlier,
 	and none has been silent longer than its team abandons after (the nightly job would close it)."""
-	now, abandon_days = now_datetime(), team.get("abandon_days") or 0
+	now, abandon_days = now or now_datetime(), team.get("abandon_days") or 0
 	if status in ("Open", "On Hold"):
 		days = (abandon_days or OPEN_DAYS) - 1 if status == "Open" else 120
 		return now - timedelta(days=rng.randint(0, days), minutes=rng.randint(0, 600)), None
@@ -341,7 +340,8 @@ def _timeline(rng: random.Random, team: dict, status: str) -> tuple:
 	return created, min(closed, now - timedelta(hours=1))
 
 
-def _base_values(rng: random.Random, team: dict, contact: str) -> dict:
+def _base_values(rng: random.Random, team: dict, contact: str, now=None) -> dict:
+	now = now or now_datetime()
 	owner = rng.choice(team["members"]) if rng.random() > 0.2 else None
 	return {
 		"title": f"{rng.choice(SUBJECTS)} — {contact.rsplit(' ', 1)[0]}",
@@ -351,10 +351,10 @@ def _base_values(rng: random.Random, team: dict, contact: str) -> dict:
 		"amount": rng.randrange(500, 50_000, 50) if team["amounts"] else 0,
 		"source": rng.choice(SOURCES),
 		"interest": rng.choice(("Cold", "Warm", "Hot", None)),
-		"follow_up_on": now_datetime() + timedelta(days=rng.randint(-10, 14), hours=rng.randint(0, 8))
+		"follow_up_on": now + timedelta(days=rng.randint(-10, 14), hours=rng.randint(0, 8))
 		if rng.random() < 0.6
 		else None,
-		"expected_close_date": add_days(today(), rng.randint(5, 120)),
+		"expected_close_date": getdate(now) + timedelta(days=rng.randint(5, 120)),
 		"description": "Demo opportunity",
 	}
 
@@ -564,15 +564,15 @@ def _bulk_opportunities(rng, teams, contacts, reasons, count: int, batch: int = 
 	while done < count:
 		size = min(batch, count - done)
 		names = _next_names("OPP-", size)
-		rows, changes = [], []
+		rows, changes, now = [], [], now_datetime()
 		for position, name in enumerate(names, start=done + 1):
 			team = teams[rng.randrange(len(teams))]
 			contact = contact_info.get(rng.choice(contacts)) or frappe._dict(
 				name=None, full_name=None, email_id=None
 			)
-			values = _base_values(rng, team, contact.name or "Demo contact")
-			outcome = _pick_outcome(rng, team, reasons)
-			created, closed = _timeline(rng, team, outcome["status"])
+			values = _base_values(rng, team, contact.name or "Demo contact", now)
+			outcome = _pick_outcome(rng, team, reasons, now)
+			created, closed = _timeline(rng, team, outcome["status"], now)
 			rows.append(
 				(
 					name,
@@ -643,7 +643,6 @@ def record_assignments(rows) -> None:
 		lang = languages.get(owner)
 		todos.append(
 			(
-				frappe.generate_hash(length=10),
 				"Closed" if closed else "Open",
 				"Medium",
 				getdate(follow_up) if follow_up else None,
@@ -699,9 +698,13 @@ def record_assignments(rows) -> None:
 				)
 			)
 		assigned["" if closed else json.dumps([owner])].append(name)  # ToDo.update_in_reference
-	insert_rows("ToDo", TODO_COLUMNS, todos)
-	insert_rows("Comment", COMMENT_COLUMNS, comments)
-	insert_rows("Notification Log", NOTIFICATION_COLUMNS, notifications)
+	for doctype, columns, values in (
+		("ToDo", TODO_COLUMNS, todos),
+		("Comment", COMMENT_COLUMNS, comments),
+		("Notification Log", NOTIFICATION_COLUMNS, notifications),
+	):
+		names = bulk_names(len(values))
+		insert_rows(doctype, columns, [(name, *row) for name, row in zip(names, values, strict=True)])
 	opportunity = frappe.qb.DocType(DOCTYPE)
 	for value, names in assigned.items():
 		frappe.qb.update(opportunity).set(opportunity._assign, value).where(
@@ -763,13 +766,12 @@ NOTIFICATION_COLUMNS = (
 
 def _comment(name: str, comment_type: str, content: str, when) -> tuple:
 	by = frappe.session.user
-	return (frappe.generate_hash(length=10), comment_type, by, DOCTYPE, name, content, when, when, by, by)
+	return (comment_type, by, DOCTYPE, name, content, when, when, by, by)
 
 
 def _notification(user: str, name: str, subject: str, content: str | None, when) -> tuple:
 	by = frappe.session.user
 	return (
-		frappe.generate_hash(length=10),
 		subject,
 		user,
 		"Assignment",

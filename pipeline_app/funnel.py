@@ -9,7 +9,7 @@ import frappe
 from frappe import _
 from frappe.utils import flt, getdate, now_datetime, today
 
-from pipeline_app.bulk import insert_rows
+from pipeline_app.bulk import bulk_names, insert_rows
 from pipeline_app.gates import check_stage_gates
 from pipeline_app.journey import set_journey
 from pipeline_app.teams import is_team_member
@@ -318,6 +318,7 @@ def insert_stage_changes(changes, caused_by: tuple[str | None, str | None] = (No
 	each change is a tuple in STAGE_CHANGE_COLUMNS order, completed with the name and bookkeeping
 	columns a document insert would set (created and modified when changed, owned by who changed).
 	`caused_by`: the (doctype, name) that made them all, as record_changes names it."""
+	changes = list(changes)
 	insert_rows(
 		"Pipeline Stage Change",
 		[
@@ -331,8 +332,8 @@ def insert_stage_changes(changes, caused_by: tuple[str | None, str | None] = (No
 			"modified_by",
 		],
 		[
-			(frappe.generate_hash(length=16), *change, *caused_by, change[6], change[6], change[5], change[5])
-			for change in changes
+			(name, *change, *caused_by, change[6], change[6], change[5], change[5])
+			for name, change in zip(bulk_names(len(changes)), changes, strict=True)
 		],
 	)
 
