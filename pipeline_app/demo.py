@@ -662,7 +662,7 @@ def record_assignments(rows) -> None:
 			_comment(
 				name,
 				"Assigned",
-				_(FRAPPE_MESSAGES["assigned"]).format(by_name, get_fullname(owner), description),
+				_(ASSIGNED).format(by_name, get_fullname(owner), description),
 				created,
 			)
 		)
@@ -670,7 +670,7 @@ def record_assignments(rows) -> None:
 			_notification(
 				owner,
 				name,
-				_(FRAPPE_MESSAGES["assigned to you"], lang=lang).format(
+				_(ASSIGNED_TO_YOU, lang=lang).format(
 					frappe.bold(by_name), frappe.bold(_(DOCTYPE, lang=lang)), get_title_html(title)
 				),
 				f"<div>{description}</div>",
@@ -682,7 +682,7 @@ def record_assignments(rows) -> None:
 				_comment(
 					name,
 					"Assignment Completed",
-					_(FRAPPE_MESSAGES["removed"]).format(get_fullname(owner), by_name),
+					_(ASSIGNMENT_REMOVED).format(get_fullname(owner), by_name),
 					closed,
 				)
 			)
@@ -690,7 +690,7 @@ def record_assignments(rows) -> None:
 				_notification(
 					owner,
 					name,
-					_(FRAPPE_MESSAGES["removed from you"], lang=lang).format(
+					_(REMOVED_FROM_YOU, lang=lang).format(
 						frappe.bold(_(DOCTYPE)), get_title_html(title), frappe.bold(by_name)
 					),
 					None,
@@ -714,12 +714,10 @@ def record_assignments(rows) -> None:
 
 DOCTYPE = "Pipeline Opportunity"
 # Frappe's own messages (ToDo's timeline comments, assign_to's notifications), in Frappe's translations
-FRAPPE_MESSAGES = {
-	"assigned": "{0} assigned {1}: {2}",
-	"removed": "Assignment of {0} removed by {1}",
-	"assigned to you": "{0} assigned a new task {1} {2} to you",
-	"removed from you": "Your assignment on {0} {1} has been removed by {2}",
-}
+ASSIGNED = "{0} assigned {1}: {2}"
+ASSIGNMENT_REMOVED = "Assignment of {0} removed by {1}"
+ASSIGNED_TO_YOU = "{0} assigned a new task {1} {2} to you"
+REMOVED_FROM_YOU = "Your assignment on {0} {1} has been removed by {2}"
 TODO_COLUMNS = (
 	"name",
 	"status",
