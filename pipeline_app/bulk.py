@@ -7,6 +7,21 @@ import time
 
 import frappe
 
+# the columns of a Comment row as Document.add_comment leaves it (the demo's assignment comments, the
+# ERPNext import's Info comments), name first
+COMMENT_COLUMNS = (
+	"name",
+	"comment_type",
+	"comment_email",
+	"reference_doctype",
+	"reference_name",
+	"content",
+	"creation",
+	"modified",
+	"owner",
+	"modified_by",
+)
+
 
 def insert_rows(doctype: str, columns, rows, chunk: int = 2000) -> None:
 	"""`rows` (tuples in `columns` order) into `doctype`'s table, `chunk` rows per statement. Trusted:

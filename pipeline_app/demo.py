@@ -29,7 +29,7 @@ from frappe.utils import (
 from frappe.utils.password import update_password
 
 from pipeline_app.board import RANK_GAP, bump_board_versions
-from pipeline_app.bulk import bulk_names, insert_rows
+from pipeline_app.bulk import COMMENT_COLUMNS, bulk_names, insert_rows
 from pipeline_app.column_counts import insert as insert_column_counts
 from pipeline_app.funnel import (
 	CLOSED_STATUSES,
@@ -729,18 +729,6 @@ TODO_COLUMNS = (
 	"reference_name",
 	"assigned_by",
 	"assigned_by_full_name",
-	"creation",
-	"modified",
-	"owner",
-	"modified_by",
-)
-COMMENT_COLUMNS = (
-	"name",
-	"comment_type",
-	"comment_email",
-	"reference_doctype",
-	"reference_name",
-	"content",
 	"creation",
 	"modified",
 	"owner",

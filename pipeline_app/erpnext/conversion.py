@@ -20,6 +20,7 @@ from frappe.utils.data import get_absolute_url
 
 from pipeline_app.api import _readable_team
 from pipeline_app.automation.isolation import isolated_row
+from pipeline_app.bulk import COMMENT_COLUMNS
 from pipeline_app.erpnext import erpnext_installed
 from pipeline_app.erpnext.outcomes import pipeline_lost_reason
 from pipeline_app.funnel import LOST, OPEN, WON, get_team_stages
@@ -398,20 +399,6 @@ def add_comment(doctype: str, name: str, text: str) -> None:
 			"content": text,
 		}
 	).insert(ignore_permissions=True)
-
-
-COMMENT_COLUMNS = (
-	"name",
-	"comment_type",
-	"comment_email",
-	"reference_doctype",
-	"reference_name",
-	"content",
-	"creation",
-	"modified",
-	"owner",
-	"modified_by",
-)
 
 
 def insert_comments(notes: list[tuple[str, str, str]]) -> None:
