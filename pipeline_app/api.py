@@ -18,6 +18,7 @@ from pipeline_app.cards import (
 	check_required_fields,
 )
 from pipeline_app.erpnext.linked import attach_documents
+from pipeline_app.list_queries import permitted_query
 from pipeline_app.permissions import raise_not_found
 from pipeline_app.realtime import publish_opportunity, publish_team_refresh
 from pipeline_app.teams import can_access_team
@@ -198,7 +199,11 @@ def get_board(
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	filters = board.normalize_filters(filters)
-	teams = frappe.get_list("Pipeline Team", pluck="name", order_by="name asc")
+	# frappe.get_list's query, its text kept per process (pipeline_app/list_queries.py)
+	teams = frappe.db.sql(
+		permitted_query("Pipeline Team", fields=["name"], order_by="`tabPipeline Team`.`name` asc"),
+		pluck=True,
+	)
 	if not team:
 		if not teams:
 			frappe.throw(

@@ -1,7 +1,8 @@
 """The Pipeline Board's data: card positions, filters, columns and cards.
 
-Every read here goes through `frappe.get_list`, so role permissions, user permissions and the
-team-scoped `permission_query_conditions` apply to each card and each count. A board load issues the
+Every read here goes through a query `frappe.get_list` builds for the session user (the text kept per
+process: pipeline_app/list_queries.py), so role permissions, user permissions and the team-scoped
+`permission_query_conditions` apply to each card and each count. A board load issues the
 same handful of queries whatever the number of opportunities: the cards of all columns come from one
 UNION of per-column index range scans on (team, stage, board_rank).
 
@@ -30,6 +31,7 @@ from pipeline_app.column_counts import column_totals
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
 from pipeline_app.gates import board_gates
+from pipeline_app.list_queries import permitted_query
 from pipeline_app.permissions import opportunity_query
 from pipeline_app.teams import get_readable_teams
 from pipeline_app.validation import parse_json_argument
@@ -337,7 +339,7 @@ def get_column_totals(
 	conditions, or_filters = list_filters(team, filters)
 
 	def build(ignore_permissions: bool = False) -> str:
-		return frappe.get_list(
+		return permitted_query(
 			"Pipeline Opportunity",
 			filters=conditions,
 			or_filters=or_filters,
@@ -349,7 +351,6 @@ def get_column_totals(
 			],
 			group_by="`tabPipeline Opportunity`.`stage`",
 			order_by="",
-			run=False,
 			ignore_permissions=ignore_permissions,
 		)
 
@@ -408,7 +409,7 @@ def reads_whole_team(team: str, query: str, build, user: str | None = None) -> b
 
 class CardQuery:
 	"""The query of the first `limit` cards (from `start`) of one column, built once through
-	`frappe.get_list` for the session user (permissions, user permissions and the team rule applied),
+	`frappe.get_list` (list_queries.permitted_query) for the session user (permissions, user permissions and the team rule applied),
 	with STAGE_PLACEHOLDER for the stage: `text`. `build(ignore_permissions)` builds it again."""
 
 	def __init__(self, team: str, filters: dict, fields, start: int, limit: int):
@@ -417,7 +418,7 @@ class CardQuery:
 
 	def build(self, ignore_permissions: bool = False) -> str:
 		conditions, or_filters = list_filters(self.team, self.filters)
-		return frappe.get_list(
+		return permitted_query(
 			"Pipeline Opportunity",
 			filters=[*conditions, ["stage", "=", STAGE_PLACEHOLDER]],
 			or_filters=or_filters,
@@ -427,7 +428,6 @@ class CardQuery:
 			order_by="`tabPipeline Opportunity`.`board_rank` asc, `tabPipeline Opportunity`.`name` asc",
 			limit_start=self.start,
 			limit_page_length=self.limit,
-			run=False,
 			ignore_permissions=ignore_permissions,
 		)
 

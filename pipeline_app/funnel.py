@@ -125,12 +125,14 @@ def first_stage(team: str, stage_type: str = OPEN) -> frappe._dict | None:
 
 
 def get_stage(stage: str) -> frappe._dict | None:
-	return frappe.db.get_value(
-		"Funnel Stage",
+	# a constant statement, as get_team_stages (read on every save)
+	rows = frappe.db.sql(
+		"""select name, team, stage_name, stage_type, probability, reach_bit from `tabFunnel Stage`
+		where name = %s""",
 		stage,
-		["name", "team", "stage_name", "stage_type", "probability", "reach_bit"],
 		as_dict=True,
 	)
+	return rows[0] if rows else None
 
 
 def apply_stage_rules(doc) -> None:
