@@ -19,6 +19,7 @@ from pipeline_app.cards import (
 )
 from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.list_queries import permitted_query
+from pipeline_app.lookups import value_of
 from pipeline_app.permissions import raise_not_found
 from pipeline_app.realtime import publish_opportunity, publish_team_refresh
 from pipeline_app.teams import can_access_team
@@ -237,7 +238,7 @@ def get_stage_cards(
 
 	frappe.has_permission("Pipeline Opportunity", "read", throw=True)
 	fields = card_fields(_readable_team(team))  # the team's card layout
-	if frappe.db.get_value("Funnel Stage", stage, "team") != team:
+	if value_of("Funnel Stage", stage, "team") != team:
 		frappe.throw(
 			_("Stage {0} is not a stage of team {1}").format(frappe.bold(stage), frappe.bold(team)),
 			title=_("Invalid Stage"),
@@ -276,7 +277,7 @@ def move_opportunity(
 		publish_opportunity(doc)
 	else:
 		doc.stage = stage
-		if frappe.db.get_value("Funnel Stage", stage, "team") == doc.team:
+		if value_of("Funnel Stage", stage, "team") == doc.team:
 			doc.flags.board_rank = board.rank_for_position(doc, above=after, below=before)
 		check_required_fields(doc)
 		doc.save()

@@ -216,9 +216,12 @@ def makes_workflow_actions(doc) -> bool:
 		return False  # Frappe's pass returns at once
 	if any(not state.is_optional_state for state in workflow.states):
 		return True
+	# a constant statement: asked on every save (pipeline_app/lookups.py says why)
 	return bool(
-		frappe.db.exists(
-			"Workflow Action", {"reference_doctype": DOCTYPE, "reference_name": doc.name, "status": "Open"}
+		frappe.db.sql(
+			"""select 1 from `tabWorkflow Action`
+			where reference_doctype = %s and reference_name = %s and status = 'Open' limit 1""",
+			(DOCTYPE, doc.name),
 		)
 	)
 

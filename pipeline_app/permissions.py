@@ -14,6 +14,7 @@ import frappe
 from frappe import _
 
 from pipeline_app.erpnext import LINKED_DOCTYPES
+from pipeline_app.lookups import value_of
 from pipeline_app.teams import get_readable_teams, is_pipeline_manager
 
 NO_ROWS = "1=0"
@@ -73,7 +74,7 @@ def _stored(doc, ptype: str | None, fieldname: str):
 	permission check, so the check must also look at where the record is now."""
 	if ptype in READ_ONLY_PTYPES or doc.is_new():
 		return ()
-	return (frappe.db.get_value(doc.doctype, doc.name, fieldname),)
+	return (value_of(doc.doctype, doc.name, fieldname),)
 
 
 def opportunity_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
@@ -82,9 +83,7 @@ def opportunity_permission(doc, ptype: str | None = None, user: str | None = Non
 
 def appointment_permission(doc, ptype: str | None = None, user: str | None = None) -> bool | None:
 	opportunities = {doc.get("opportunity"), *_stored(doc, ptype, "opportunity")}
-	teams = [
-		frappe.db.get_value("Pipeline Opportunity", name, "team") if name else None for name in opportunities
-	]
+	teams = [value_of("Pipeline Opportunity", name, "team") if name else None for name in opportunities]
 	return _allowed(teams, user)
 
 
@@ -231,7 +230,7 @@ def team_of(doctype: str, name) -> str | None:
 		return None
 	field = TEAM_FIELD[doctype]
 	if doctype not in FIXED_TEAM_DOCTYPES:
-		return frappe.db.get_value(doctype, name, field)
+		return value_of(doctype, name, field)
 	# a team, or a stage (whose team is set once): kept for the request once found (each save checks
 	# its links to them more than once); one not found is asked again
 	if not hasattr(frappe.local, "request_cache"):
@@ -239,7 +238,7 @@ def team_of(doctype: str, name) -> str | None:
 	known = frappe.local.request_cache["pipeline_team_of"]
 	key = (doctype, name)
 	if key not in known:
-		team = frappe.db.get_value(doctype, name, field)
+		team = value_of(doctype, name, field)
 		if not team:
 			return None
 		known[key] = team

@@ -61,9 +61,12 @@ def can_access_team(team: str | None, user: str | None = None) -> bool:
 
 
 def is_team_member(team: str, user: str) -> bool:
+	# a constant statement: asked on every save (pipeline_app/lookups.py says why)
 	return bool(
-		frappe.db.exists(
-			"Pipeline Team Member", {"parenttype": "Pipeline Team", "parent": team, "user": user}
+		frappe.db.sql(
+			"""select 1 from `tabPipeline Team Member`
+			where parenttype = 'Pipeline Team' and parent = %s and user = %s limit 1""",
+			(team, user),
 		)
 	)
 

@@ -28,6 +28,8 @@ from frappe import _
 from frappe.utils import get_datetime, getdate
 from frappe.utils.typing_validations import transform_parameter_types
 
+from pipeline_app.lookups import record_exists
+
 MAX_INT = 2**31 - 1  # no page, offset or count of the app goes beyond a signed 32-bit integer
 MAX_ARGUMENT_LENGTH = 100_000  # characters of one argument (text or JSON text)
 MAX_NUMBER = 10**12  # Frappe v15 stores Currency, Float and Percent as decimal(21, 9)
@@ -318,22 +320,12 @@ def check_document_values(doc, method=None) -> None:
 				continue
 			check_field_value(row.meta, df, value)
 			if df.fieldtype == "Link" and row.meta.get_fields_to_fetch(df.fieldname):
-				if not link_exists(df.options, value):
+				if not record_exists(df.options, value):
 					frappe.throw(
 						_("Could not find {0}: {1}").format(_(df.label, context=df.parent), value),
 						frappe.LinkValidationError,
 						title=_("Invalid Link"),
 					)
-
-
-def link_exists(doctype: str, name: str) -> bool:
-	"""Whether record `name` of `doctype` exists: for a table doctype, a constant statement with the
-	name as its parameter (the query frappe.db.exists builds costs more than the query itself, on every
-	save); Frappe's own answer for the others (single and virtual doctypes)."""
-	meta = frappe.get_meta(doctype)
-	if meta.issingle or meta.is_virtual:
-		return bool(frappe.db.exists(doctype, name))
-	return bool(frappe.db.sql(f"select 1 from `tab{doctype}` where name = %s", name))
 
 
 def check_values(doctype: str, values: dict) -> None:

@@ -10,6 +10,7 @@ from pipeline_app.automation.appointments import copy_to_appointments, follow_op
 from pipeline_app.board import set_board_rank
 from pipeline_app.column_counts import record_change as record_column_change
 from pipeline_app.funnel import apply_stage_rules, record_changes
+from pipeline_app.lookups import value_of
 from pipeline_app.outcome_workflow import check_outcome_transition, is_exempt_automation
 from pipeline_app.realtime import publish_opportunity
 from pipeline_app.scoped_document import TeamScopedDocument
@@ -120,7 +121,7 @@ class PipelineOpportunity(TeamScopedDocument):
 		if (
 			stored is not None
 			and stored.name == self.name
-			and cstr(stored.modified) == cstr(frappe.db.get_value(self.doctype, self.name, "modified"))
+			and cstr(stored.modified) == cstr(value_of(self.doctype, self.name, "modified"))
 		):
 			# a copy made when the row was loaded for update in this transaction (api._locked_opportunity),
 			# and the row not saved since (by another copy in the same request): what Frappe would load
