@@ -2,6 +2,8 @@
 scripts/benchmark): N concurrent logged-in sellers for a bounded time mixing board loads (70 %), moves
 (20 %) and more cards (10 %), Frappe's own 20-row REST list at the same N in the same run, 1,000
 simultaneous move pairs on never-saved bulk-loaded cards, and K socket.io boards receiving moves.
+The same mix with Frappe's cheapest logged-in call in place of the board loads shows what any request
+spends in a worker under that load (the floor under the board's server time).
 Prints per-operation p50 / p95 / p99 and server time (Frappe's monitor), throughput, server CPU per
 request, errors, 409s and the ratios the targets name; the board's cost against the REST list's is
 each run on its own at the same N (board loads only, REST lists only).
@@ -56,7 +58,9 @@ def login(url: str, site: str, user: str) -> requests.Session:
 
 class Seller(threading.Thread):
 	"""One seller working the board until the deadline: 70 % loads, 20 % moves, 10 % more cards (mode
-	"mix"); board loads only ("board"); Frappe's 20-row REST list only ("rest")."""
+	"mix"); board loads only ("board"); Frappe's 20-row REST list only ("rest"); the mix with Frappe's
+	cheapest logged-in call in place of the board loads after the first ("floor": what any request
+	costs in the worker under the same load; a moved card takes its new `modified` from the answer)."""
 
 	def __init__(self, session, team, stages, deadline, results, seed, mode="mix"):
 		super().__init__(daemon=True)
@@ -93,7 +97,9 @@ class Seller(threading.Thread):
 				continue
 			roll = 0 if self.mode == "board" else self.rng.random()
 			cards = [card for column in (self.board or {}).get("columns", []) for card in column["cards"]]
-			if roll < 0.7 or not cards:
+			if self.mode == "floor" and cards and roll < 0.7:
+				self.timed("frappe_floor", "GET", FLOOR_PATH)
+			elif roll < 0.7 or not cards:
 				response = self.timed(
 					"get_board",
 					"GET",
@@ -105,12 +111,14 @@ class Seller(threading.Thread):
 			elif roll < 0.9:
 				card = self.rng.choice(cards)
 				stage = self.rng.choice([s for s in self.stages if s != card["stage"]])
-				self.timed(
+				response = self.timed(
 					"move_opportunity",
 					"POST",
 					BOARD + "move_opportunity",
 					data={"name": card["name"], "stage": stage, "expected_modified": card["modified"]},
 				)
+				if response is not None and self.mode == "floor":
+					card.update(response.json()["message"]["card"])
 			else:
 				column = self.rng.choice([c for c in self.board["columns"] if c["cards"]])
 				self.timed(
@@ -191,7 +199,9 @@ OPERATION_PATHS = {
 	"get_stage_cards": "/api/method/pipeline_app.api.get_stage_cards",
 	"move_opportunity": "/api/method/pipeline_app.api.move_opportunity",
 	"rest_list_20": "/api/resource/Pipeline Opportunity",
+	"frappe_floor": "/api/method/frappe.auth.get_logged_user",
 }
+FLOOR_PATH = OPERATION_PATHS["frappe_floor"]
 
 
 def monitored_server_times() -> dict[str, list[float]]:
@@ -347,9 +357,11 @@ def main():
 		mix = load_run(args, sessions, users, "mix")
 		board = load_run(args, sessions, users, "board")
 		rest = load_run(args, sessions, users, "rest")
+		floor = load_run(args, sessions, users, "floor")
 		print_run("Pipeline Board mix (70 % loads, 20 % moves, 10 % more cards)", mix)
 		print_run("Board loads only", board)
 		print_run("Frappe REST list baseline (20 rows)", rest)
+		print_run("The mix with Frappe's cheapest call in place of the board loads", floor)
 		errors = sum(s["errors"] for run in (mix, board, rest) for s in run["operations"].values())
 		first = FIRST_MEASUREMENT.get(users)
 		if first:
@@ -375,6 +387,13 @@ def main():
 				f"  get_board server time p50 in the mix: {server_p50:.1f} ms"
 				f"  [target <= 20 ms: {met(server_p50 <= 20)}]"
 			)
+			floor_p50 = floor["operations"].get("frappe_floor", {}).get("server_p50")
+			if floor_p50:
+				print(
+					f"  in its place, Frappe's cheapest logged-in call ({FLOOR_PATH}): server time p50 "
+					f"{floor_p50:.1f} ms (moves in that run: "
+					f"{floor['operations'].get('move_opportunity', {}).get('server_p50', 0):.1f} ms)"
+				)
 	if args.move_trials:
 		move_trials(args, sellers)
 	if args.boards:

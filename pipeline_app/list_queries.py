@@ -5,7 +5,7 @@ same text (filters, field-level permissions, the permission conditions): a board
 (its teams, its cards, its totals), 1.6 ms of its 14. `permitted_query` returns the same text, built
 by `frappe.get_list` once and then kept in this process under everything the text is built from:
 
-- the arguments and the user;
+- the site, the arguments and the user;
 - the user's roles (field-level read permissions, select-only access);
 - the doctype's fields and permission rules as its meta has them now (customizations included);
 - the permission conditions Frappe builds for the user now (`DatabaseQuery.build_match_conditions`:
@@ -34,7 +34,7 @@ def permitted_query(doctype: str, **kwargs) -> str:
 	same way (a user without read permission gets Frappe's PermissionError). Not for filters that
 	Frappe turns into dates while building (`timespan`): the kept text would keep the day it was built."""
 	if kwargs.get("ignore_permissions"):
-		key = (doctype, repr(sorted(kwargs.items())), meta_key(doctype))
+		key = (frappe.local.site, doctype, repr(sorted(kwargs.items())), meta_key(doctype))
 	else:
 		user = frappe.session.user
 		conditions = DatabaseQuery(doctype, user=user)
@@ -43,6 +43,7 @@ def permitted_query(doctype: str, **kwargs) -> str:
 		conditions.reference_doctype = doctype
 		match = conditions.build_match_conditions()
 		key = (
+			frappe.local.site,  # one process may serve several sites
 			doctype,
 			repr(sorted(kwargs.items())),
 			user,

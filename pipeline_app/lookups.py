@@ -19,8 +19,8 @@ def value_of(doctype: str, name, column: str = "name"):
 	"""`column` of record `name` of `doctype`, or None when there is no such record."""
 	if not COLUMN.fullmatch(column) or "`" in doctype:
 		frappe.throw(frappe._("Cannot read {0} of {1}").format(column, doctype))
-	if not name or not isinstance(name, str):
-		return None
+	if name in (None, "") or isinstance(name, bool) or not isinstance(name, str | int):
+		return None  # (an autoincrement doctype's names are numbers)
 	meta = frappe.get_meta(doctype)
 	if meta.issingle or meta.is_virtual:
 		return frappe.db.get_value(doctype, name, column)
