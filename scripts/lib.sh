@@ -359,6 +359,26 @@ setup_all() {
 
 # Empties the bench's job queue. Jobs left by a dropped site (the install test's scratch site) make
 # RQ workers crash while cleaning their registries; the test suite starts from an empty queue.
+# wait_for_job_queue SECONDS: until the bench's job queues are empty (what a run left queued, a new
+# site's first jobs), at most SECONDS
+wait_for_job_queue() {
+	local port queued key waited=0
+	port=$(awk '/^port/ {print $2}' "$BENCH_DIR/config/redis_queue.conf")
+	while :; do
+		queued=0
+		for key in $(redis-cli -p "$port" --scan --pattern 'rq:queue:*'); do
+			queued=$((queued + $(redis-cli -p "$port" llen "$key")))
+		done
+		[ "$queued" = 0 ] && return 0
+		if [ "$waited" -ge "$1" ]; then
+			log "$queued jobs still queued after $1 s: measuring anyway"
+			return 0
+		fi
+		sleep 2
+		waited=$((waited + 2))
+	done
+}
+
 flush_job_queue() {
 	local port
 	port=$(awk '/^port/ {print $2}' "$BENCH_DIR/config/redis_queue.conf")
