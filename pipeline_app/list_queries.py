@@ -18,6 +18,8 @@ Queries that join other tables (child table filters, link fields such as `contac
 conditions come from the linked doctype's rules: pipeline_app/link_joins.py) are built every time.
 """
 
+import datetime
+
 import frappe
 from frappe.model.db_query import DatabaseQuery
 
@@ -56,11 +58,21 @@ def permitted_query(doctype: str, **kwargs) -> str:
 	if text is None:
 		query = DatabaseQuery(doctype)
 		text = query.execute(run=False, **kwargs)
-		if len(query.tables) == 1 and not query.link_tables:
+		if len(query.tables) == 1 and not query.link_tables and not names_an_instant(kwargs):
 			if len(_kept) >= MAX_KEPT:
 				_kept.clear()
 			_kept[key] = text
 	return text
+
+
+def names_an_instant(value) -> bool:
+	"""Whether arguments hold a date and time (the board's follow-up filters compare with now): each
+	such text is built once and never again, so it is not kept (it would only push the others out)."""
+	if isinstance(value, datetime.datetime):
+		return True
+	if isinstance(value, dict):
+		value = list(value.values())
+	return isinstance(value, list | tuple | set) and any(names_an_instant(item) for item in value)
 
 
 def meta_key(doctype: str) -> tuple:

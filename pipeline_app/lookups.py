@@ -11,6 +11,7 @@ permission check. Single and virtual doctypes have no table: they are asked thro
 import re
 
 import frappe
+from frappe import _
 
 COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -18,7 +19,7 @@ COLUMN = re.compile(r"[a-z_][a-z0-9_]*")
 def value_of(doctype: str, name, column: str = "name"):
 	"""`column` of record `name` of `doctype`, or None when there is no such record."""
 	if not COLUMN.fullmatch(column) or "`" in doctype:
-		frappe.throw(frappe._("Cannot read {0} of {1}").format(column, doctype))
+		frappe.throw(_("Cannot read {0} of {1}").format(column, doctype))
 	if name in (None, "") or isinstance(name, bool) or not isinstance(name, str | int):
 		return None  # (an autoincrement doctype's names are numbers)
 	meta = frappe.get_meta(doctype)

@@ -5,6 +5,7 @@ import frappe
 from frappe.custom.doctype.property_setter.property_setter import make_property_setter
 from frappe.permissions import add_permission
 from frappe.tests.utils import FrappeTestCase
+from frappe.utils import now_datetime
 
 from pipeline_app import list_queries
 from pipeline_app.list_queries import permitted_query
@@ -117,6 +118,20 @@ class TestPermittedQuery(FrappeTestCase):
 		self.assertEqual(list_queries._kept, {})
 		permitted_query(DOCTYPE, **self.arguments)
 		self.assertEqual(len(list_queries._kept), 1)
+
+	def test_queries_naming_an_instant_are_not_kept(self):
+		"""The board's follow-up filters compare with now: a text built for one instant is never asked
+		for again, so it is not kept."""
+		frappe.set_user(self.seller)
+		list_queries._kept.clear()
+		arguments = {
+			**self.arguments,
+			"filters": [*self.arguments["filters"], ["follow_up_on", "<=", now_datetime()]],
+		}
+		self.assertEqual(
+			permitted_query(DOCTYPE, **arguments), frappe.get_list(DOCTYPE, run=False, **arguments)
+		)
+		self.assertEqual(list_queries._kept, {})
 
 	def test_without_permissions_and_without_read_permission(self):
 		new_request()
