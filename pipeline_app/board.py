@@ -409,8 +409,9 @@ def reads_whole_team(team: str, query: str, build, user: str | None = None) -> b
 
 class CardQuery:
 	"""The query of the first `limit` cards (from `start`) of one column, built once through
-	`frappe.get_list` (list_queries.permitted_query) for the session user (permissions, user permissions and the team rule applied),
-	with STAGE_PLACEHOLDER for the stage: `text`. `build(ignore_permissions)` builds it again."""
+	`frappe.get_list` (list_queries.permitted_query) for the session user (permissions, user
+	permissions and the team rule applied), with STAGE_PLACEHOLDER for the stage: `text`.
+	`build(ignore_permissions)` builds it again."""
 
 	def __init__(self, team: str, filters: dict, fields, start: int, limit: int):
 		self.team, self.filters, self.fields, self.start, self.limit = team, filters, fields, start, limit
