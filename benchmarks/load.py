@@ -6,7 +6,8 @@ The same mix with Frappe's cheapest logged-in call in place of the board loads s
 spends in a worker under that load (the floor under the board's server time).
 Prints per-operation p50 / p95 / p99 and server time (Frappe's monitor), throughput, server CPU per
 request, errors, 409s and the ratios the targets name; the board's cost against the REST list's is
-each run on its own at the same N (board loads only, REST lists only).
+each run on its own at the same N (board loads only, REST lists only). Each run also prints what the
+whole machine did meanwhile (CPU busy, processes running or waiting for a core, cores by process).
 Loopback only.
 
 Run with the bench's Python from the bench's sites directory:
@@ -156,14 +157,19 @@ def load_run(args, sessions, users: int, mode: str) -> dict:
 		seller.url = args.url
 		threads.append(seller)
 	frappe.cache.delete_value(MONITOR_KEY)  # Frappe's monitor: each request's server time
-	cpu_before = server_cpu_seconds()
+	cpu_before = process_cpu_seconds()
+	machine = MachineSampler()
+	machine.start()
 	started = time.monotonic()
 	for thread in threads:
 		thread.start()
 	for thread in threads:
 		thread.join()
 	elapsed = time.monotonic() - started
-	cpu = server_cpu_seconds() - cpu_before
+	machine = machine.stop()
+	cpu_by_kind = process_cpu_seconds()
+	cpu_by_kind.subtract(cpu_before)
+	cpu = sum(cpu_by_kind[kind] for kind in SERVER_KINDS)
 	server_times = monitored_server_times()
 	summary = {}
 	for operation, samples in results.items():
@@ -187,6 +193,8 @@ def load_run(args, sessions, users: int, mode: str) -> dict:
 		"seconds": elapsed,
 		"rps": total / elapsed,
 		"cpu_ms": cpu * 1000 / total if total else 0,
+		"cores": {kind: seconds / elapsed for kind, seconds in cpu_by_kind.items() if seconds > 0},
+		"machine": machine,
 		"operations": summary,
 	}
 
@@ -216,18 +224,66 @@ def monitored_server_times() -> dict[str, list[float]]:
 	return times
 
 
-def server_cpu_seconds() -> float:
-	"""CPU time used so far by the web server's workers, MariaDB and Redis (all on this machine)."""
-	total = 0.0
+# what shares the machine's cores during a run, by process (the server's own: the first three)
+PROCESS_KINDS = {
+	"web workers": (b"gunicorn",),
+	"MariaDB": (b"mariadbd", b"mysqld"),
+	"Redis": (b"redis-server",),
+	"background workers and scheduler": (b" worker", b" schedule"),
+	"socket.io": (b"socketio.js",),
+	"this client": (b"load.py",),
+}
+SERVER_KINDS = ("web workers", "MariaDB", "Redis")
+
+
+class MachineSampler(threading.Thread):
+	"""What the whole machine does during a run, from /proc/stat every 0.2 s: the share of CPU time
+	busy (not idle, not waiting for the disk) and how many processes are running or waiting for a
+	core on average (procs_running, less this sampler)."""
+
+	def __init__(self):
+		super().__init__(daemon=True)
+		self.stopping = threading.Event()
+		self.runnable = []
+
+	@staticmethod
+	def read() -> tuple[list[int], int]:
+		lines = Path("/proc/stat").read_text().splitlines()
+		times = [int(value) for value in lines[0].split()[1:]]
+		running = next(int(line.split()[1]) for line in lines if line.startswith("procs_running "))
+		return times, running
+
+	def run(self):
+		self.first = self.read()[0]
+		while not self.stopping.wait(0.2):
+			self.runnable.append(self.read()[1] - 1)
+
+	def stop(self) -> dict:
+		self.stopping.set()
+		self.join()
+		last = self.read()[0]
+		spent = [after - before for before, after in zip(self.first, last, strict=False)]
+		idle = spent[3] + spent[4]  # idle, iowait
+		total = sum(spent[:8])  # user .. steal (guest time is counted in user already)
+		return {
+			"busy": (total - idle) / total if total else 0,
+			"runnable": sum(self.runnable) / len(self.runnable) if self.runnable else 0,
+		}
+
+
+def process_cpu_seconds() -> Counter:
+	"""CPU time used so far by the processes on this machine, by kind (PROCESS_KINDS), with that of
+	their children that have ended (the background worker runs each job in a child of its own)."""
+	total = Counter()
 	tick = os.sysconf("SC_CLK_TCK")
 	for pid in filter(str.isdigit, os.listdir("/proc")):
 		try:
-			command = Path(f"/proc/{pid}/cmdline").read_bytes()
+			command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
 			stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 		except OSError:
 			continue
-		if any(name in command for name in (b"gunicorn", b"mariadbd", b"mysqld", b"redis-server")):
-			total += (int(stat[11]) + int(stat[12])) / tick
+		kind = next((k for k, names in PROCESS_KINDS.items() if any(n in command for n in names)), "other")
+		total[kind] += sum(int(value) for value in stat[11:15]) / tick  # utime, stime, cutime, cstime
 	return total
 
 
@@ -235,6 +291,14 @@ def print_run(label: str, run: dict) -> None:
 	print(
 		f"\n{label}: {run['users']} concurrent users, {run['seconds']:.0f} s, {run['rps']:.1f} requests/s, "
 		f"{run['cpu_ms']:.1f} ms of server CPU per request (workers, MariaDB, Redis)"
+	)
+	cores, machine = run["cores"], run["machine"]
+	print(
+		f"  machine: CPU {machine['busy']:.0%} busy, {machine['runnable']:.1f} processes running or waiting "
+		f"for one of {os.cpu_count()} cores on average; cores used by "
+		+ ", ".join(f"{kind} {used:.2f}" for kind, used in sorted(cores.items(), key=lambda item: -item[1]))
+		# the kernel's own work, and children that ended unseen by a parent
+		+ f", charged to no process {max(0.0, machine['busy'] * os.cpu_count() - sum(cores.values())):.2f}"
 	)
 	for operation, s in sorted(run["operations"].items()):
 		print(
