@@ -523,9 +523,7 @@ def get_board_data(team_doc, filters: dict, limit: int, versions: dict | None = 
 def get_cards_after(team: str, stage: str, after: str, filters: dict, limit: int, fields=CARD_FIELDS) -> list:
 	"""The cards of a column that follow card `after` (keyset: no offset to scan, and no card skipped
 	or repeated when others move cards above it meanwhile)."""
-	rank = frappe.db.get_value(
-		"Pipeline Opportunity", {"name": after, "team": team, "stage": stage}, "board_rank"
-	)
+	rank = readable_ranks(team, stage, [after]).get(after)
 	if rank is None:
 		frappe.throw(_("Card {0} is not in this column").format(frappe.bold(after)), title=_("Invalid Card"))
 	conditions, or_filters = list_filters(team, filters)
@@ -584,23 +582,11 @@ def clamp_limit(limit) -> int:
 
 def rank_for_position(doc, above: str | None = None, below: str | None = None) -> int:
 	"""The board_rank that places `doc` after card `above` and before card `below` in the column of
-	doc.team / doc.stage. Either neighbour may be missing (or belong to another column, then it is
-	ignored): the other neighbour's adjacent card is looked up. Neither means the top of the column."""
-	neighbours = {}
+	doc.team / doc.stage. Either neighbour may be missing (or belong to another column, or be a card
+	the user may not read: then it is ignored): the other neighbour's adjacent card is looked up.
+	Neither means the top of the column."""
 	names = [name for name in (above, below) if name and name != doc.name]
-	if names:
-		opportunity = frappe.qb.DocType("Pipeline Opportunity")
-		neighbours = dict(
-			frappe.qb.from_(opportunity)
-			.select(opportunity.name, opportunity.board_rank)
-			.where(
-				opportunity.name.isin(names)
-				& (opportunity.team == doc.team)
-				& (opportunity.stage == doc.stage)
-				& opportunity.board_rank.isnotnull()
-			)
-			.run()
-		)
+	neighbours = readable_ranks(doc.team, doc.stage, names) if names else {}
 	upper = (above, neighbours[above]) if above in neighbours else None
 	lower = (below, neighbours[below]) if below in neighbours else None
 	if upper and lower and upper[1] >= lower[1]:
@@ -620,6 +606,20 @@ def rank_for_position(doc, above: str | None = None, below: str | None = None) -
 		doc.flags.rebalanced_column = (doc.team, doc.stage)
 		return rank_for_position(doc, above, below)
 	return (upper[1] + lower[1]) // 2
+
+
+def readable_ranks(team: str, stage: str, names: list[str]) -> dict[str, int]:
+	"""The board_rank of each of `names` that is a card of the column and that the session user may
+	read (through frappe.get_list): a card they may not read counts as missing, so where a card lands,
+	or whether a scroll is refused, never tells them it is there."""
+	rows = frappe.get_list(
+		"Pipeline Opportunity",
+		filters=[["name", "in", names], ["team", "=", team], ["stage", "=", stage]],
+		fields=["name", "board_rank"],
+		order_by="",
+		limit_page_length=len(names),
+	)
+	return {row.name: row.board_rank for row in rows if row.board_rank is not None}
 
 
 def _adjacent(doc, card: tuple[str, int], after: bool) -> tuple[str, int] | None:

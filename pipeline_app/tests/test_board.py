@@ -266,6 +266,54 @@ class TestBoardRead(BoardTestCase):
 		self.assertEqual([card.name for card in columns[0]["cards"]], [doc.name])
 
 
+class TestCardsTheUserCannotRead(BoardTestCase):
+	"""A move's neighbours (`after` / `before`) and a scroll's last card (`after`) name other cards: one
+	the user may not read (here, past a User Permission) counts as missing, as a card of another column
+	does, so neither the answer nor where the card lands tells that it is in the column."""
+
+	def setUp(self):
+		super().setUp()
+		self.mine = make_opportunity(self.team, title="Mine", opportunity_owner=self.seller).name
+		self.hidden = make_opportunity(self.team, title="Hidden", stage=self.qualification).name
+		self.visible = make_opportunity(self.team, title="Visible", stage=self.qualification).name
+		for name in (self.mine, self.visible):
+			frappe.get_doc(
+				{
+					"doctype": "User Permission",
+					"user": self.seller,
+					"allow": "Pipeline Opportunity",
+					"for_value": name,
+				}
+			).insert(ignore_permissions=True)
+		frappe.set_user(self.seller)
+		new_request()
+
+	def rank(self, name):
+		return frappe.db.get_value("Pipeline Opportunity", name, "board_rank")
+
+	def test_scrolling_past_a_card_the_user_cannot_read_is_refused_as_a_card_not_in_the_column(self):
+		self.assertEqual(api.get_stage_cards(self.team, self.qualification, after=self.visible)["cards"], [])
+		for after in (self.hidden, "OPP-NOT-THERE"):
+			with self.assertRaises(frappe.ValidationError) as refused:
+				api.get_stage_cards(self.team, self.qualification, after=after)
+			self.assertEqual(str(refused.exception), f"Card <strong>{after}</strong> is not in this column")
+
+	def test_a_card_the_user_cannot_read_never_places_a_move(self):
+		# the column's order: Visible (newest, on top), then Hidden
+		self.assertLess(self.rank(self.visible), self.rank(self.hidden))
+		api.move_opportunity(self.mine, self.qualification, after=self.hidden)
+		# Hidden counts as missing: neither neighbour known, the card goes on top
+		self.assertLess(self.rank(self.mine), self.rank(self.visible))
+		api.move_opportunity(self.mine, self.new)
+		api.move_opportunity(self.mine, self.qualification, before=self.hidden)
+		self.assertLess(self.rank(self.mine), self.rank(self.visible))
+		# a card the user reads places it as before
+		api.move_opportunity(self.mine, self.new)
+		api.move_opportunity(self.mine, self.qualification, after=self.visible)
+		self.assertLess(self.rank(self.visible), self.rank(self.mine))
+		self.assertLess(self.rank(self.mine), self.rank(self.hidden))
+
+
 class TestMoves(BoardTestCase):
 	def column_of_three(self):
 		docs = [make_opportunity(self.team, stage=self.qualification) for _ in range(3)]
