@@ -185,7 +185,7 @@ def doctype_filter_value(df, value):
 	value = cstr(value).strip()[:140]
 	if df.fieldtype == "Select" and value not in (df.options or "").split("\n"):
 		refuse()
-	if df.fieldtype == "Link" and not frappe.db.exists(df.options, value):
+	if df.fieldtype == "Link" and not visible_record(df.options, value):
 		refuse()
 	if df.fieldtype == "Date":
 		try:
@@ -193,6 +193,16 @@ def doctype_filter_value(df, value):
 		except Exception:
 			refuse()
 	return value
+
+
+def visible_record(doctype: str, name: str) -> bool:
+	"""Whether `name` is a record of `doctype` the session user may see (frappe.get_list): one they may
+	not see (another team's) is refused as a missing one is, so a board filter never tells that it
+	exists. Where they may not list the doctype at all, nothing is checked: the filter then matches
+	what the cards they read link to, as Frappe's own list filters do."""
+	if not (frappe.has_permission(doctype, "select") or frappe.has_permission(doctype, "read")):
+		return True
+	return bool(frappe.get_list(doctype, filters={"name": name}, pluck="name", limit_page_length=1))
 
 
 def list_filters(team: str, filters: dict) -> tuple[list, list]:

@@ -134,3 +134,52 @@ class TestDoctypeFilters(FrappeTestCase):
 			limit_page_length=50,
 		).json()["data"]
 		self.assertEqual(sorted(r["name"] for r in rows), sorted(self.north))
+
+
+class TestLinkFilterValues(FrappeTestCase):
+	"""A Link field marked In Standard Filter takes a record the user may see: another team's record is
+	refused exactly as a missing one is, so the filter is no way to learn that it exists."""
+
+	@classmethod
+	def setUpClass(cls):
+		super().setUpClass()
+		suffix = random_string(5).lower()
+		cls.referral = f"referral_{suffix}"
+		add_custom_field(cls.referral, fieldtype="Link", options="Pipeline Opportunity")
+		cls.seller, cls.outsider = make_user(), make_user()
+		cls.team = make_team(f"Links {suffix}", members=[cls.seller]).name
+		cls.other_team = make_team(f"Links other {suffix}", members=[cls.outsider]).name
+		cls.source = make_opportunity(cls.team, title="Source").name
+		cls.referred = make_opportunity(cls.team, title="Referred", **{cls.referral: cls.source}).name
+		cls.theirs = make_opportunity(cls.other_team, title="Theirs").name
+		frappe.db.commit()
+
+	@classmethod
+	def tearDownClass(cls):
+		frappe.set_user("Administrator")
+		purge_team(cls.team, cls.other_team)
+		remove_custom_field(cls.referral)
+		super().tearDownClass()
+
+	def tearDown(self):
+		frappe.set_user("Administrator")
+
+	def refusal(self, value):
+		with self.assertRaises(frappe.ValidationError) as refused:
+			api.get_board(self.team, {self.referral: value})
+		return str(refused.exception).replace(value, "<value>")
+
+	def test_another_teams_record_is_refused_as_a_missing_one(self):
+		frappe.set_user(self.seller)
+		board = api.get_board(self.team, {self.referral: self.source})
+		self.assertEqual([c.name for column in board["columns"] for c in column["cards"]], [self.referred])
+		self.assertEqual(self.refusal(self.theirs), self.refusal("OPP-NO-SUCH-ONE"))
+		# its own seller filters by it as by any record of theirs
+		frappe.set_user(self.outsider)
+		self.assertEqual(
+			sum(
+				column["count"]
+				for column in api.get_board(self.other_team, {self.referral: self.theirs})["columns"]
+			),
+			0,
+		)
