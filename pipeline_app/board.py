@@ -32,7 +32,7 @@ from pipeline_app.erpnext.linked import attach_documents
 from pipeline_app.funnel import get_team_stages
 from pipeline_app.gates import board_gates
 from pipeline_app.list_queries import permitted_query
-from pipeline_app.permissions import opportunity_query
+from pipeline_app.permissions import may_read_record, opportunity_query
 from pipeline_app.teams import get_readable_teams
 from pipeline_app.validation import parse_json_argument
 
@@ -185,7 +185,11 @@ def doctype_filter_value(df, value):
 	value = cstr(value).strip()[:140]
 	if df.fieldtype == "Select" and value not in (df.options or "").split("\n"):
 		refuse()
-	if df.fieldtype == "Link" and not visible_record(df.options, value):
+	# another team's record is answered as a missing one, as in every link check
+	# (permissions.may_read_record): a filter is no way to learn that it exists
+	if df.fieldtype == "Link" and not (
+		may_read_record(df.options, value) and frappe.db.exists(df.options, value)
+	):
 		refuse()
 	if df.fieldtype == "Date":
 		try:
@@ -193,16 +197,6 @@ def doctype_filter_value(df, value):
 		except Exception:
 			refuse()
 	return value
-
-
-def visible_record(doctype: str, name: str) -> bool:
-	"""Whether `name` is a record of `doctype` the session user may see (frappe.get_list): one they may
-	not see (another team's) is refused as a missing one is, so a board filter never tells that it
-	exists. Where they may not list the doctype at all, nothing is checked: the filter then matches
-	what the cards they read link to, as Frappe's own list filters do."""
-	if not (frappe.has_permission(doctype, "select") or frappe.has_permission(doctype, "read")):
-		return True
-	return bool(frappe.get_list(doctype, filters={"name": name}, pluck="name", limit_page_length=1))
 
 
 def list_filters(team: str, filters: dict) -> tuple[list, list]:
